@@ -1,0 +1,37 @@
+// The active kernel backend. Defaults to native (onnxruntime) when it loads, else the TS reference.
+import type { KernelBackend } from './backend.js';
+import { ReferenceBackend } from './reference.js';
+
+export type { KernelBackend, MatmulSpec } from './backend.js';
+export { ReferenceBackend } from './reference.js';
+
+let active: KernelBackend | null = null;
+let nativeLoader: (() => KernelBackend | null) | null = null;
+
+/** Registered by backend/native at import time, so this module has no hard dependency on it. */
+export function registerNativeLoader(loader: () => KernelBackend | null): void {
+  nativeLoader = loader;
+}
+
+export function getBackend(): KernelBackend {
+  if (!active) {
+    const wantReference = process.env.LOUPE_BACKEND === 'reference';
+    active = (!wantReference && nativeLoader?.()) || new ReferenceBackend();
+  }
+  return active;
+}
+
+export function setBackend(backend: KernelBackend): void {
+  active = backend;
+}
+
+/** Run `fn` with a given backend (tests compare backends this way). */
+export function withBackend<T>(backend: KernelBackend, fn: () => T): T {
+  const prev = active;
+  active = backend;
+  try {
+    return fn();
+  } finally {
+    active = prev;
+  }
+}

@@ -1,0 +1,85 @@
+// Chooses the ONNX graph and the tensor dims that compute one MatmulSpec natively.
+// Graphs have symbolic dims, so one cached session serves every size with the same plan key.
+//
+// Choices (measured on 2 cores, see docs/benchmarks.md):
+// - no transpose: MatMul (MLAS SGEMM; batched operands go through its batched GEMM);
+// - any transpose: com.microsoft FusedMatMul, whose transA/transB are handed to MLAS as flags (no
+//   transpose copy), in 2D and batched form alike;
+// - a batched A times a shared B without transA is one 2D product [batch*m, k] @ [k, n]: one big GEMM
+//   beats `batch` small ones and needs no broadcast;
+// - a shared A and a shared B give the same [m, n] for every batch entry: compute it once, copy it.
+import type { MatmulSpec } from '../backend.js';
+import type { OnnxGraphSpec } from './onnx-graph.js';
+
+export interface MatmulPlan {
+  /** Cache key of the session that runs this plan: the graph without its sizes. */
+  key: string;
+  graph: () => OnnxGraphSpec;
+  aDims: number[];
+  bDims: number[];
+  yDims: number[];
+  /** Number of [m, n] copies of the computed result to write (shared A and B, batch > 1). */
+  replicate: number;
+}
+
+export function planMatmul(s: MatmulSpec): MatmulPlan {
+  const { batch, m, k, n, transA, transB } = s;
+  const a2 = transA ? [k, m] : [m, k];
+  const b2 = transB ? [n, k] : [k, n];
+
+  let aDims: number[];
+  let bDims: number[];
+  let yDims: number[];
+  let replicate = 1;
+  if (batch === 1 || (!s.aBatched && !s.bBatched)) {
+    aDims = a2;
+    bDims = b2;
+    yDims = [m, n];
+    replicate = batch;
+  } else if (s.aBatched && !s.bBatched && !transA) {
+    aDims = [batch * m, k];
+    bDims = b2;
+    yDims = [batch * m, n];
+  } else {
+    // The shared operand stays 2D and broadcasts over the batch dim.
+    aDims = s.aBatched ? [batch, ...a2] : a2;
+    bDims = s.bBatched ? [batch, ...b2] : b2;
+    yDims = [batch, m, n];
+  }
+
+  const op = transA || transB ? 'FusedMatMul' : 'MatMul';
+  const key = `${op}:tA${+transA}:tB${+transB}:a${aDims.length}:b${bDims.length}`;
+  return { key, graph: () => matmulGraph(op, transA, transB, aDims.length, bDims.length), aDims, bDims, yDims, replicate };
+}
+
+function matmulGraph(op: 'MatMul' | 'FusedMatMul', transA: boolean, transB: boolean, rankA: number, rankB: number): OnnxGraphSpec {
+  // Distinct symbolic names per dim: the runtime checks the real shapes, we only fix the ranks.
+  const sym = (prefix: string, rank: number): string[] => Array.from({ length: rank }, (_, i) => `${prefix}${i}`);
+  const rankY = Math.max(rankA, rankB);
+  const opsets = [{ domain: '', version: 17 }];
+  if (op === 'FusedMatMul') opsets.push({ domain: 'com.microsoft', version: 1 });
+  return {
+    name: `loupe_${op}`,
+    nodes: [
+      op === 'MatMul'
+        ? { opType: 'MatMul', inputs: ['A', 'B'], outputs: ['Y'] }
+        : {
+            opType: 'FusedMatMul',
+            domain: 'com.microsoft',
+            inputs: ['A', 'B'],
+            outputs: ['Y'],
+            attributes: {
+              transA: { kind: 'int', value: transA ? 1 : 0 },
+              transB: { kind: 'int', value: transB ? 1 : 0 },
+              alpha: { kind: 'float', value: 1 },
+            },
+          },
+    ],
+    inputs: [
+      { name: 'A', dims: sym('a', rankA) },
+      { name: 'B', dims: sym('b', rankB) },
+    ],
+    outputs: [{ name: 'Y', dims: sym('y', rankY) }],
+    opsets,
+  };
+}
