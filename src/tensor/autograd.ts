@@ -88,10 +88,22 @@ function collectTape(roots: readonly Tensor[]): Tensor[] {
 function run(roots: readonly Tensor[], seeds: readonly Float32Array[], opts: BackwardOptions, wanted: Set<Tensor> | null): Map<Tensor, Float32Array> {
   const checkFinite = opts.checkFinite ?? true;
   const grads = new Map<Tensor, Float32Array>();
-  roots.forEach((r, i) => accumulate(grads, r, seeds[i]!));
+  roots.forEach((r, i) => {
+    const seed = seeds[i]!;
+    if (checkFinite && !allFinite(seed)) throw new NonFiniteError('backward', `the output gradient [${r.shape.join(',')}] contains NaN or infinity`);
+    accumulate(grads, r, seed, checkFinite);
+  });
   const tape = collectTape(roots);
+  // grad() needs nothing below its lowest wanted tensor: every gradient reaching a tensor comes from
+  // tensors created after it, so once the walk passes the lowest id it can stop.
+  let lowestWanted = -1;
+  if (wanted) {
+    lowestWanted = Infinity;
+    for (const w of wanted) lowestWanted = Math.min(lowestWanted, w.id);
+  }
   const finished = new Map<Tensor, Float32Array>();
   for (const t of tape) {
+    if (t.id < lowestWanted) break;
     let g = grads.get(t);
     if (!g) continue;
     grads.delete(t);
@@ -100,26 +112,29 @@ function run(roots: readonly Tensor[], seeds: readonly Float32Array[], opts: Bac
         const replaced = hook(g, t);
         if (replaced) {
           if (replaced.length !== g.length) throw new ShapeError('gradient hook', `returned ${replaced.length} values for a tensor of ${g.length}`, [t.shape]);
+          if (checkFinite && !allFinite(replaced)) throw new NonFiniteError('gradient hook', `returned NaN or infinity for a tensor [${t.shape.join(',')}]`);
           g = replaced;
         }
       }
     }
-    if (checkFinite && !allFinite(g)) {
-      const where = t.gradFn ? `gradient of the output of ${t.gradFn.op}` : 'gradient of a leaf tensor';
-      throw new NonFiniteError('backward', `${where} [${t.shape.join(',')}] contains NaN or infinity`);
-    }
     if (wanted ? wanted.has(t) : !t.gradFn || t.retainsGrad) finished.set(t, g);
     if (!t.gradFn) continue;
+    const { op, inputs } = t.gradFn;
     const inputGrads = t.gradFn.backward(g);
-    t.gradFn.inputs.forEach((input, i) => {
+    inputs.forEach((input, i) => {
       const ig = inputGrads[i];
-      if (ig && input.requiresGrad) accumulate(grads, input, ig);
+      if (!ig || !input.requiresGrad) return;
+      // Checked here, where the op that produced the bad value is known.
+      if (checkFinite && !allFinite(ig)) {
+        throw new NonFiniteError(`backward of ${op}`, `the gradient of input ${i} [${input.shape.join(',')}] contains NaN or infinity`);
+      }
+      accumulate(grads, input, ig, checkFinite);
     });
   }
   return finished;
 }
 
-function accumulate(grads: Map<Tensor, Float32Array>, t: Tensor, g: Float32Array): void {
+function accumulate(grads: Map<Tensor, Float32Array>, t: Tensor, g: Float32Array, checkFinite: boolean): void {
   if (g.length !== t.size) throw new ShapeError('backward', `gradient has ${g.length} values for a tensor of ${t.size}`, [t.shape]);
   const prev = grads.get(t);
   if (!prev) {
@@ -129,6 +144,7 @@ function accumulate(grads: Map<Tensor, Float32Array>, t: Tensor, g: Float32Array
   // Never mutate an array an op handed us: it may alias another gradient (e.g. reshape passes through).
   const sum = new Float32Array(prev.length);
   for (let i = 0; i < sum.length; i++) sum[i] = prev[i]! + g[i]!;
+  if (checkFinite && !allFinite(sum)) throw new NonFiniteError('backward', `the gradient of a tensor [${t.shape.join(',')}] overflowed while summing its uses`);
   grads.set(t, sum);
 }
 
@@ -150,7 +166,9 @@ export function backward(root: Tensor, gradRoot?: Float32Array, opts: BackwardOp
       const acc = t.grad.data;
       for (let i = 0; i < acc.length; i++) acc[i] = acc[i]! + g[i]!;
     } else {
-      t.grad = new Tensor(g === seed || !t.gradFn ? g.slice() : g, t.shape);
+      // Always a private copy: gradient arrays are shared between tensors (add and reshape pass theirs
+      // through), and .grad is accumulated into in place by later backward calls.
+      t.grad = new Tensor(g.slice(), t.shape);
     }
   }
 }
@@ -164,7 +182,16 @@ export function grad(outputs: Tensor | readonly Tensor[], inputs: readonly Tenso
   const seeds = gradOutputs ?? outs.map(seedFor);
   const live = outs.filter((o) => o.requiresGrad);
   const finished = live.length ? run(live, outs.map((o, i) => (o.requiresGrad ? seeds[i]! : null)).filter((s): s is Float32Array => s !== null), opts, new Set(inputs)) : new Map();
-  return inputs.map((t) => finished.get(t) ?? new Float32Array(t.size));
+  // Each returned array is the caller's own: copy any that is a seed or was already handed out
+  // (add gives both operands the same array).
+  const handedOut = new Set<Float32Array>(seeds);
+  return inputs.map((t) => {
+    const g = finished.get(t);
+    if (!g) return new Float32Array(t.size);
+    if (handedOut.has(g)) return g.slice();
+    handedOut.add(g);
+    return g;
+  });
 }
 
 function seedFor(t: Tensor): Float32Array {

@@ -71,6 +71,7 @@ export function broadcastKind(small: Shape, big: Shape): 'same' | 'scalar' | 'su
 export function reduceToShape(g: Float32Array, out: Shape, shape: Shape): Float32Array {
   const kind = broadcastKind(shape, out);
   if (kind === 'same') return g;
+  // Sums run in float64: a bias gradient adds up one value per row (thousands of rows per batch).
   const r = new Float32Array(sizeOf(shape));
   if (kind === 'scalar') {
     let s = 0;
@@ -78,10 +79,14 @@ export function reduceToShape(g: Float32Array, out: Shape, shape: Shape): Float3
     r[0] = s;
   } else if (kind === 'suffix') {
     const m = r.length;
-    for (let i = 0; i < g.length; i += m) for (let j = 0; j < m; j++) r[j] += g[i + j]!;
+    const acc = new Float64Array(m);
+    for (let i = 0; i < g.length; i += m) for (let j = 0; j < m; j++) acc[j] += g[i + j]!;
+    r.set(acc);
   } else {
+    const acc = new Float64Array(r.length);
     const idx = broadcastIndex(shape, out);
-    for (let i = 0; i < g.length; i++) r[idx[i]!] += g[i]!;
+    for (let i = 0; i < g.length; i++) acc[idx[i]!] += g[i]!;
+    r.set(acc);
   }
   return r;
 }

@@ -17,7 +17,11 @@ export function checkShape(op: string, shape: Shape): void {
   }
 }
 
-/** Hook called with the finished gradient of a tensor during backward; may return a replacement. */
+/**
+ * Hook called with the finished gradient of a tensor during backward; may return a replacement. The
+ * array it receives may be shared with other tensors' gradients: read it, or return a new array, but
+ * do not modify it in place.
+ */
 export type GradHook = (grad: Float32Array, tensor: Tensor) => Float32Array | void;
 
 let nextId = 0;
@@ -129,6 +133,7 @@ export class Tensor {
   /** From a flat array (with a shape) or nested arrays (shape inferred). */
   static from(values: ArrayLike<number> | unknown[], shape?: Shape, requiresGrad = false): Tensor {
     if (shape) return new Tensor(Float32Array.from(values as ArrayLike<number>), shape, requiresGrad);
+    if (!Array.isArray(values)) return new Tensor(Float32Array.from(values), [values.length], requiresGrad); // a typed array: 1-D
     const inferred: number[] = [];
     let v: unknown = values;
     while (Array.isArray(v)) {

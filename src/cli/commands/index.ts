@@ -1,7 +1,29 @@
 // One line per command module. Each module exports `register(program)`.
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as dynamics } from './dynamics.js';
+import { register as features } from './features.js';
+import { register as generate } from './generate.js';
+import { register as grow } from './grow.js';
+import { register as heads } from './heads.js';
+import { register as logits } from './logits.js';
+import { register as loss } from './loss.js';
+import { register as organisms } from './organisms.js';
+import { register as sae } from './sae.js';
+import { register as serve } from './serve.js';
+import { register as tokenize } from './tokenize.js';
 
 export function registerAll(program: Command): void {
   bench(program);
+  dynamics(program);
+  features(program);
+  generate(program);
+  grow(program);
+  heads(program);
+  logits(program);
+  loss(program);
+  organisms(program);
+  sae(program);
+  serve(program);
+  tokenize(program);
 }

@@ -61,6 +61,7 @@ export function rope(x: Tensor, opts: RopeOptions): Tensor {
   const inv = opts.invFreq ?? ropeInvFreq(R, opts.base ?? 10000);
   if (inv.length !== half) throw new ShapeError('rope', `invFreq needs ${half} entries, got ${inv.length}`);
   const pos = opts.positions;
+  if (pos !== undefined && typeof pos !== 'number' && pos.length !== T) throw new ShapeError('rope', `positions has ${pos.length} entries for ${T} positions`, [x.shape]);
   const cos = new Float32Array(T * half);
   const sin = new Float32Array(T * half);
   for (let t = 0; t < T; t++) {

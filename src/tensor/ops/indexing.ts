@@ -2,7 +2,7 @@
 // (they are never differentiated).
 import { InputError, ShapeError } from '../../errors.js';
 import { result } from '../autograd.js';
-import { Tensor, normDim, splitAround, type Shape } from '../tensor.js';
+import { Tensor, normDim, sizeOf, splitAround, type Shape } from '../tensor.js';
 
 function checkIndices(op: string, idx: ArrayLike<number>, n: number): void {
   for (let i = 0; i < idx.length; i++) {
@@ -15,6 +15,7 @@ function checkIndices(op: string, idx: ArrayLike<number>, n: number): void {
 export function embedding(weight: Tensor, ids: ArrayLike<number>, idsShape: Shape = [ids.length]): Tensor {
   if (weight.ndim !== 2) throw new ShapeError('embedding', 'weight must be [vocab, d]', [weight.shape]);
   const [V, d] = weight.shape as [number, number];
+  if (sizeOf(idsShape) !== ids.length) throw new ShapeError('embedding', `ids shape [${idsShape.join(',')}] does not hold ${ids.length} ids`, [weight.shape, idsShape]);
   checkIndices('embedding', ids, V);
   const n = ids.length;
   const out = new Float32Array(n * d);

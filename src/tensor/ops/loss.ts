@@ -2,6 +2,7 @@
 import { InputError, ShapeError } from '../../errors.js';
 import { result } from '../autograd.js';
 import { Tensor } from '../tensor.js';
+import { expFast } from './fastmath.js';
 
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (padding). */
@@ -30,7 +31,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, opts: C
     let m = -Infinity;
     for (let j = 0; j < V; j++) if (ld[o + j]! > m) m = ld[o + j]!;
     let s = 0;
-    for (let j = 0; j < V; j++) s += Math.exp(ld[o + j]! - m);
+    for (let j = 0; j < V; j++) s += expFast(ld[o + j]! - m);
     lse[r] = m + Math.log(s);
     losses[r] = lse[r]! - ld[o + t]!;
     total += losses[r]!;
@@ -46,7 +47,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>, opts: C
       if (t === ignore) continue;
       const w = mean ? g[0]! / count : g[r]!;
       const o = r * V;
-      for (let j = 0; j < V; j++) gl[o + j] = w * Math.exp(ld[o + j]! - lse[r]!);
+      for (let j = 0; j < V; j++) gl[o + j] = w * expFast(ld[o + j]! - lse[r]!);
       gl[o + t] -= w;
     }
     return [gl];

@@ -10,59 +10,68 @@ function checkAffine(op: string, x: Tensor, p: Tensor | null | undefined, name: 
   if (p && (p.ndim !== 1 || p.shape[0] !== d)) throw new ShapeError(op, `${name} must have shape [${d}] to match the last dimension`, [x.shape, p.shape]);
 }
 
+/** An affine parameter's values, or a constant stand-in (so the hot loops have no branches). */
+function paramOr(p: Tensor | null | undefined, d: number, fill: number): Float32Array {
+  return p ? p.data : new Float32Array(d).fill(fill);
+}
+
 /** y = (x - mean) / sqrt(var + eps) * weight + bias, over the last dimension (biased variance). */
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
   checkAffine('layerNorm', x, weight, 'weight');
   checkAffine('layerNorm', x, bias, 'bias');
   const d = x.shape[x.ndim - 1]!;
-  const rows = x.size / d;
+  const rows = d === 0 ? 0 : x.size / d;
   const xd = x.data;
-  const xhat = new Float32Array(x.size);
-  const rstd = new Float32Array(rows);
+  const w = paramOr(weight, d, 1);
+  const b = paramOr(bias, d, 0);
+  // Per-row statistics in float64, kept for the backward (which recomputes xhat instead of storing it).
+  const mean = new Float64Array(rows);
+  const rstd = new Float64Array(rows);
   const y = new Float32Array(x.size);
-  const w = weight?.data;
-  const b = bias?.data;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
-    let m = 0;
-    for (let j = 0; j < d; j++) m += xd[o + j]!;
-    m /= d;
+    let s = 0;
+    for (let j = o; j < o + d; j++) s += xd[j]!;
+    const m = s / d;
     let v = 0;
-    for (let j = 0; j < d; j++) {
-      const c = xd[o + j]! - m;
+    for (let j = o; j < o + d; j++) {
+      const c = xd[j]! - m;
       v += c * c;
     }
     const rs = 1 / Math.sqrt(v / d + eps);
+    mean[r] = m;
     rstd[r] = rs;
-    for (let j = 0; j < d; j++) {
-      const h = (xd[o + j]! - m) * rs;
-      xhat[o + j] = h;
-      y[o + j] = h * (w ? w[j]! : 1) + (b ? b[j]! : 0);
-    }
+    for (let j = 0; j < d; j++) y[o + j] = (xd[o + j]! - m) * rs * w[j]! + b[j]!;
   }
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   return result(y, x.shape, 'layerNorm', inputs, (g) => {
+    // dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat)),  gh = g * weight
     const gx = new Float32Array(x.size);
-    const gw = weight ? new Float32Array(d) : null;
-    const gb = bias ? new Float32Array(d) : null;
+    const gw = new Float64Array(d);
+    const gb = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
       const o = r * d;
+      const m = mean[r]!;
+      const rs = rstd[r]!;
       let sumG = 0;
       let sumGH = 0;
       for (let j = 0; j < d; j++) {
-        const gh = g[o + j]! * (w ? w[j]! : 1);
+        const gj = g[o + j]!;
+        const xh = (xd[o + j]! - m) * rs;
+        const gh = gj * w[j]!;
         sumG += gh;
-        sumGH += gh * xhat[o + j]!;
-        if (gw) gw[j] += g[o + j]! * xhat[o + j]!;
-        if (gb) gb[j] += g[o + j]!;
+        sumGH += gh * xh;
+        gw[j] += gj * xh;
+        gb[j] += gj;
       }
-      const rs = rstd[r]!;
+      const cG = sumG / d;
+      const cGH = sumGH / d;
       for (let j = 0; j < d; j++) {
-        const gh = g[o + j]! * (w ? w[j]! : 1);
-        gx[o + j] = rs * (gh - sumG / d - (xhat[o + j]! * sumGH) / d);
+        const xh = (xd[o + j]! - m) * rs;
+        gx[o + j] = rs * (g[o + j]! * w[j]! - cG - xh * cGH);
       }
     }
-    return [gx, ...(weight ? [gw] : []), ...(bias ? [gb] : [])];
+    return [gx, ...(weight ? [Float32Array.from(gw)] : []), ...(bias ? [Float32Array.from(gb)] : [])];
   });
 }
 
@@ -70,36 +79,38 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-5): Tensor {
   checkAffine('rmsNorm', x, weight, 'weight');
   const d = x.shape[x.ndim - 1]!;
-  const rows = x.size / d;
+  const rows = d === 0 ? 0 : x.size / d;
   const xd = x.data;
-  const rstd = new Float32Array(rows);
+  const w = paramOr(weight, d, 1);
+  const rstd = new Float64Array(rows);
   const y = new Float32Array(x.size);
-  const w = weight?.data;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
     let ss = 0;
-    for (let j = 0; j < d; j++) ss += xd[o + j]! * xd[o + j]!;
+    for (let j = o; j < o + d; j++) ss += xd[j]! * xd[j]!;
     const rs = 1 / Math.sqrt(ss / d + eps);
     rstd[r] = rs;
-    for (let j = 0; j < d; j++) y[o + j] = xd[o + j]! * rs * (w ? w[j]! : 1);
+    for (let j = 0; j < d; j++) y[o + j] = xd[o + j]! * rs * w[j]!;
   }
   const inputs = weight ? [x, weight] : [x];
   return result(y, x.shape, 'rmsNorm', inputs, (g) => {
+    // dx = rstd * gh - x * rstd^3 * mean(gh * x),  gh = g * weight
     const gx = new Float32Array(x.size);
-    const gw = weight ? new Float32Array(d) : null;
+    const gw = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
       const o = r * d;
       const rs = rstd[r]!;
       let dot = 0;
       for (let j = 0; j < d; j++) {
-        const gh = g[o + j]! * (w ? w[j]! : 1);
-        dot += gh * xd[o + j]!;
-        if (gw) gw[j] += g[o + j]! * xd[o + j]! * rs;
+        const gj = g[o + j]!;
+        const xj = xd[o + j]!;
+        dot += gj * w[j]! * xj;
+        gw[j] += gj * xj * rs;
       }
       const c = (rs * rs * rs * dot) / d;
-      for (let j = 0; j < d; j++) gx[o + j] = (g[o + j]! * (w ? w[j]! : 1)) * rs - xd[o + j]! * c;
+      for (let j = 0; j < d; j++) gx[o + j] = g[o + j]! * w[j]! * rs - xd[o + j]! * c;
     }
-    return weight ? [gx, gw] : [gx];
+    return weight ? [gx, Float32Array.from(gw)] : [gx];
   });
 }
 

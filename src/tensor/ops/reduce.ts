@@ -2,6 +2,7 @@
 import { ShapeError } from '../../errors.js';
 import { result } from '../autograd.js';
 import { Tensor, normDim, splitAround } from '../tensor.js';
+import { expFast } from './fastmath.js';
 
 function reducedShape(shape: readonly number[], d: number, keepDim: boolean): number[] {
   const s = shape.slice();
@@ -22,11 +23,23 @@ export function sum(x: Tensor, dim?: number, keepDim = false): Tensor {
   const [outer, n, inner] = splitAround(x.shape, d);
   const out = new Float32Array(outer * inner);
   const xd = x.data;
-  for (let o = 0; o < outer; o++) {
-    const base = o * n * inner;
-    for (let j = 0; j < n; j++) {
-      const row = base + j * inner;
-      for (let i = 0; i < inner; i++) out[o * inner + i] += xd[row + i]!;
+  // Accumulate in float64 (a float32 running sum drifts by ~n * 6e-8 relative over long dims).
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
+      let s = 0;
+      for (let j = o * n, end = j + n; j < end; j++) s += xd[j]!;
+      out[o] = s;
+    }
+  } else {
+    const acc = new Float64Array(inner);
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      const base = o * n * inner;
+      for (let j = 0; j < n; j++) {
+        const row = base + j * inner;
+        for (let i = 0; i < inner; i++) acc[i] += xd[row + i]!;
+      }
+      out.set(acc, o * inner);
     }
   }
   return result(out, reducedShape(x.shape, d, keepDim), 'sum', [x], (g) => {
@@ -85,6 +98,8 @@ export function logsumexp(x: Tensor, dim: number, keepDim = false): Tensor {
   const d = normDim(dim, x.ndim, 'logsumexp');
   const [outer, n, inner] = splitAround(x.shape, d);
   const out = new Float32Array(outer * inner);
+  // Kept in float64 for the backward: exp(x - lse) with a float32-rounded lse is off by up to |lse| * 6e-8.
+  const lse = new Float64Array(outer * inner);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
@@ -92,11 +107,11 @@ export function logsumexp(x: Tensor, dim: number, keepDim = false): Tensor {
       for (let j = 0; j < n; j++) m = Math.max(m, xd[(o * n + j) * inner + i]!);
       let s = 0;
       if (m === -Infinity) {
-        out[o * inner + i] = -Infinity;
+        out[o * inner + i] = lse[o * inner + i] = -Infinity;
         continue;
       }
-      for (let j = 0; j < n; j++) s += Math.exp(xd[(o * n + j) * inner + i]! - m);
-      out[o * inner + i] = m + Math.log(s);
+      for (let j = 0; j < n; j++) s += expFast(xd[(o * n + j) * inner + i]! - m);
+      out[o * inner + i] = lse[o * inner + i] = m + Math.log(s);
     }
   }
   return result(out, reducedShape(x.shape, d, keepDim), 'logsumexp', [x], (g) => {
@@ -105,7 +120,9 @@ export function logsumexp(x: Tensor, dim: number, keepDim = false): Tensor {
       for (let j = 0; j < n; j++)
         for (let i = 0; i < inner; i++) {
           const k = (o * n + j) * inner + i;
-          gx[k] = g[o * inner + i]! * Math.exp(xd[k]! - out[o * inner + i]!);
+          const l = lse[o * inner + i]!;
+          // A fully masked fibre (all -inf) has lse -inf: no entry contributes, gradient 0 (not NaN).
+          gx[k] = l === -Infinity ? 0 : g[o * inner + i]! * expFast(xd[k]! - l);
         }
     return [gx];
   });

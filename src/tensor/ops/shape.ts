@@ -17,8 +17,9 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
   return result(x.data, s, 'reshape', [x], (g) => [g]);
 }
 
+/** Insert a dimension of size 1 at `dim` (in [-ndim-1, ndim]; negative counts from the end of the result). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
-  const d = dim < 0 ? dim + x.ndim + 1 : dim;
+  const d = normDim(dim, x.ndim + 1, 'unsqueeze');
   const s = x.shape.slice();
   s.splice(d, 0, 1);
   return reshape(x, s);

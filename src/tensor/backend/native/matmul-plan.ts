@@ -27,35 +27,35 @@ export function planMatmul(s: MatmulSpec): MatmulPlan {
   const a2 = transA ? [k, m] : [m, k];
   const b2 = transB ? [n, k] : [k, n];
 
+  // Every operand is rank 3 (a leading 1 broadcasts), so the session depends only on the transpose
+  // flags: at most four sessions, and fewer thread pools taking turns on the cores.
   let aDims: number[];
   let bDims: number[];
   let yDims: number[];
   let replicate = 1;
   if (batch === 1 || (!s.aBatched && !s.bBatched)) {
-    aDims = a2;
-    bDims = b2;
-    yDims = [m, n];
+    aDims = [1, ...a2];
+    bDims = [1, ...b2];
+    yDims = [1, m, n];
     replicate = batch;
   } else if (s.aBatched && !s.bBatched && !transA) {
-    aDims = [batch * m, k];
-    bDims = b2;
-    yDims = [batch * m, n];
+    aDims = [1, batch * m, k];
+    bDims = [1, ...b2];
+    yDims = [1, batch * m, n];
   } else {
-    // The shared operand stays 2D and broadcasts over the batch dim.
-    aDims = s.aBatched ? [batch, ...a2] : a2;
-    bDims = s.bBatched ? [batch, ...b2] : b2;
+    aDims = [s.aBatched ? batch : 1, ...a2];
+    bDims = [s.bBatched ? batch : 1, ...b2];
     yDims = [batch, m, n];
   }
 
   const op = transA || transB ? 'FusedMatMul' : 'MatMul';
-  const key = `${op}:tA${+transA}:tB${+transB}:a${aDims.length}:b${bDims.length}`;
-  return { key, graph: () => matmulGraph(op, transA, transB, aDims.length, bDims.length), aDims, bDims, yDims, replicate };
+  const key = `${op}:tA${+transA}:tB${+transB}`;
+  return { key, graph: () => matmulGraph(op, transA, transB), aDims, bDims, yDims, replicate };
 }
 
-function matmulGraph(op: 'MatMul' | 'FusedMatMul', transA: boolean, transB: boolean, rankA: number, rankB: number): OnnxGraphSpec {
+function matmulGraph(op: 'MatMul' | 'FusedMatMul', transA: boolean, transB: boolean): OnnxGraphSpec {
   // Distinct symbolic names per dim: the runtime checks the real shapes, we only fix the ranks.
-  const sym = (prefix: string, rank: number): string[] => Array.from({ length: rank }, (_, i) => `${prefix}${i}`);
-  const rankY = Math.max(rankA, rankB);
+  const sym = (prefix: string): string[] => [`${prefix}0`, `${prefix}1`, `${prefix}2`];
   const opsets = [{ domain: '', version: 17 }];
   if (op === 'FusedMatMul') opsets.push({ domain: 'com.microsoft', version: 1 });
   return {
@@ -76,10 +76,10 @@ function matmulGraph(op: 'MatMul' | 'FusedMatMul', transA: boolean, transB: bool
           },
     ],
     inputs: [
-      { name: 'A', dims: sym('a', rankA) },
-      { name: 'B', dims: sym('b', rankB) },
+      { name: 'A', dims: sym('a') },
+      { name: 'B', dims: sym('b') },
     ],
-    outputs: [{ name: 'Y', dims: sym('y', rankY) }],
+    outputs: [{ name: 'Y', dims: sym('y') }],
     opsets,
   };
 }

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InputError } from '../errors.js';
+import * as T from '../tensor/index.js';
+import { randomIds } from './testing/fixtures.js';
+import { smallModel } from './testing/models.js';
+
+test('bad input: ids outside the vocabulary, sequences longer than the context, one-line errors', () => {
+  const model = smallModel('llama-gqa');
+  assert.throws(() => model.forward([1, 2, 41]), (e: unknown) => e instanceof InputError && /41 at position 2 is outside the vocabulary \[0, 41\)/.test(e.message));
+  assert.throws(() => model.forward([-1]), InputError);
+  assert.throws(() => model.forward(randomIds(25, 41, 1)), (e: unknown) => e instanceof InputError && /longer than the model's context of 24/.test(e.message));
+  assert.throws(() => model.run([1], { stopAtLayer: 3 }), InputError);
+});
+
+test('lastLogitsOnly and stopAtLayer give the same numbers as the full run', () => {
+  const model = smallModel('neox');
+  const seqs = [randomIds(10, 41, 1), randomIds(6, 41, 2)];
+  const full = model.run(seqs, { cache: ['blocks.0.hook_resid_post'] });
+  const last = model.run(seqs, { lastLogitsOnly: true }).logits!;
+  assert.deepEqual(last.shape, [2, 1, 41]);
+  for (const [b, s] of seqs.entries()) {
+    const row = full.logits!.data.subarray((b * 10 + s.length - 1) * 41, (b * 10 + s.length) * 41);
+    assert.deepEqual(last.data.subarray(b * 41, (b + 1) * 41), row);
+  }
+  const stopped = model.run(seqs, { stopAtLayer: 1, cache: ['blocks.0.hook_resid_post'] });
+  assert.equal(stopped.logits, null);
+  assert.deepEqual(stopped.cache.get('blocks.0.hook_resid_post').data, full.cache.get('blocks.0.hook_resid_post').data);
+});
+
+test('training: parameters() take gradients through the whole model (checked against finite differences)', () => {
+  const model = smallModel('llama-gqa');
+  const params = model.parameters();
+  assert.equal(new Set(params.map(([n]) => n)).size, params.length);
+  for (const [, p] of params) p.requireGrad();
+  const ids = randomIds(9, 41, 4);
+  const loss = (): T.Tensor => T.crossEntropy(T.reshape(T.slice(model.forward(ids), 1, 0, 8), [8, 41]), ids.slice(1));
+  const l = loss();
+  T.backward(l);
+  for (const [name, p] of params) {
+    assert.ok(p.grad, `${name} got no gradient`);
+    assert.ok(p.grad!.data.every(Number.isFinite), name);
+  }
+  const [, W] = params.find(([n]) => n === 'blocks.1.attn.W_K')!;
+  const i = 17;
+  const g = W.grad!.data[i]!;
+  const at = (eps: number): number => {
+    const old = W.data[i]!;
+    W.data[i] = old + eps;
+    const v = T.noGrad(() => loss().item());
+    W.data[i] = old;
+    return v;
+  };
+  const fd = (at(1e-2) - at(-1e-2)) / 2e-2;
+  assert.ok(Math.abs(fd - g) < 1e-3 + 2e-2 * Math.abs(fd), `fd ${fd} vs ${g}`);
+  for (const [, p] of params) p.requireGrad(false);
+});
+
+test('an attention-only model runs and its residual stream is embed + attention outputs', () => {
+  const model = smallModel('attn-only');
+  const ids = randomIds(8, 41, 3);
+  const { cache } = model.run(ids, { cache: true });
+  const sum = T.add(T.add(T.add(cache.get('hook_embed'), cache.get('hook_pos_embed')), cache.get('blocks.0.hook_attn_out')), cache.get('blocks.1.hook_attn_out'));
+  const post = cache.get('blocks.1.hook_resid_post').data;
+  for (let i = 0; i < post.length; i++) assert.ok(Math.abs(post[i]! - sum.data[i]!) < 1e-5);
+});

@@ -1,0 +1,106 @@
+// JumpReLU SAE (Rajamanoharan et al. 2024, "Jumping Ahead"; Gemma Scope): a latent passes its
+// pre-activation z only above a learned per-latent threshold theta:  a = z * H(z - theta).
+// Loss = mse + lambda * L0, where L0 = sum_f H(z_f - theta_f). H has no useful derivative, so theta gets a
+// straight-through estimate with a rectangle kernel of width epsilon (the bandwidth):
+//   d a / d theta  ~ -(theta / eps) * K((z - theta) / eps),   d H / d theta ~ -(1 / eps) * K((z - theta) / eps),
+// K(u) = 1 for |u| < 1/2. z gets gradient only through a (where it passes). theta is trained as
+// log(theta) so it stays positive; the weights file stores theta itself as `threshold`.
+import * as T from '../../tensor/index.js';
+import { Tensor } from '../../tensor/index.js';
+import type { SaeConfig } from '../config.js';
+import type { Sae } from '../sae.js';
+import { warmedCoefficient, type RuleOptions, type StepContext, type TrainingRule } from '../train-step.js';
+import { checkHooks, registerArchitecture } from './registry.js';
+
+/** pre * (pre > threshold), threshold broadcast over the last dimension. Differentiable in pre. */
+export function jumpReluActivate(pre: Tensor, threshold: Float32Array): Tensor {
+  const F = threshold.length;
+  const mask = new Float32Array(pre.size);
+  const d = pre.data;
+  for (let i = 0; i < d.length; i++) mask[i] = d[i]! > threshold[i % F]! ? 1 : 0;
+  return T.mul(pre, new Tensor(mask, pre.shape));
+}
+
+class JumpReluRule implements TrainingRule {
+  readonly latents = 'dense' as const;
+  readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array }[];
+  private readonly logThreshold: Tensor;
+  private readonly dTheta: Float32Array;
+
+  constructor(
+    private readonly sae: Sae,
+    private readonly opts: RuleOptions,
+  ) {
+    const theta = sae.params.threshold_F!.data;
+    this.logThreshold = new Tensor(theta.map((t) => Math.log(Math.max(t, 1e-12))), [theta.length]);
+    this.dTheta = new Float32Array(theta.length);
+    this.extraParams = [{ name: 'log_threshold', tensor: this.logThreshold, grad: new Float32Array(theta.length) }];
+  }
+
+  encode(ctx: StepContext): void {
+    const pre = ctx.densePre();
+    const theta = this.sae.params.threshold_F!.data;
+    const F = ctx.F;
+    const acts = ctx.buffer('acts_BF', pre.length);
+    for (let i = 0; i < pre.length; i++) acts[i] = pre[i]! > theta[i % F]! ? pre[i]! : 0;
+    ctx.acts_BF = acts;
+    this.dTheta.fill(0);
+  }
+
+  auxiliaryLoss(ctx: StepContext): void {
+    const { B, F } = ctx;
+    const lambda = warmedCoefficient(this.opts.l0Coefficient, ctx.step, this.opts.sparsityWarmupSteps);
+    const eps = this.opts.bandwidth;
+    const theta = this.sae.params.threshold_F!.data;
+    const pre = ctx.pre_BF!;
+    let l0 = 0;
+    for (let b = 0; b < B; b++) {
+      const o = b * F;
+      for (let f = 0; f < F; f++) {
+        const z = pre[o + f]!;
+        const t = theta[f]!;
+        if (z > t) l0++;
+        if (Math.abs(z - t) < eps / 2) this.dTheta[f] = this.dTheta[f]! - lambda / (B * eps);
+      }
+    }
+    ctx.losses.l0 = (lambda * l0) / B;
+  }
+
+  activationBackward(ctx: StepContext): void {
+    const { F } = ctx;
+    const eps = this.opts.bandwidth;
+    const theta = this.sae.params.threshold_F!.data;
+    const pre = ctx.pre_BF!;
+    const d = ctx.dActs_BF!;
+    const dTheta = this.dTheta;
+    for (let i = 0; i < d.length; i++) {
+      const f = i % F;
+      const z = pre[i]!;
+      const t = theta[f]!;
+      if (Math.abs(z - t) < eps / 2) dTheta[f] = dTheta[f]! - (d[i]! * t) / eps;
+      if (!(z > t)) d[i] = 0;
+    }
+    const g = this.extraParams[0]!.grad;
+    for (let f = 0; f < F; f++) g[f] = dTheta[f]! * theta[f]!; // chain rule through theta = exp(log theta)
+  }
+
+  afterUpdate(): void {
+    const theta = this.sae.params.threshold_F!.data;
+    const lt = this.logThreshold.data;
+    for (let f = 0; f < theta.length; f++) theta[f] = Math.exp(lt[f]!);
+  }
+}
+
+registerArchitecture({
+  name: 'jumprelu',
+  summary: 'JumpReLU SAE: learned per-latent thresholds, L0 penalty via straight-through estimates',
+  transcoder: false,
+  hasThreshold: true,
+  usesK: false,
+  decoderNorm: 'unit',
+  check(cfg: SaeConfig, where: string): void {
+    checkHooks(cfg, false, where);
+  },
+  activate: (pre: Tensor, sae: Sae) => jumpReluActivate(pre, sae.params.threshold_F!.data),
+  trainingRule: (sae: Sae, opts: RuleOptions) => new JumpReluRule(sae, opts),
+});

@@ -1,0 +1,125 @@
+// Training settings with the field's defaults (see ARCHITECTURE.md "Dictionary learning"), resolved once
+// so a run records exactly what it used.
+import { InputError } from '../errors.js';
+import { getArchitecture } from './architectures/index.js';
+import type { SaeConfig } from './config.js';
+import type { RuleOptions } from './train-step.js';
+
+export interface TrainOptions {
+  architecture: string;
+  /** Dictionary size d_sae. */
+  latents: number;
+  /** TopK family. */
+  k?: number | null;
+  /** Tokens to train on (the run stops after the step that reaches it). */
+  tokens: number;
+  /** Tokens per step (default 4096). */
+  batchSize?: number;
+  /** Peak learning rate (default: 2e-4 / sqrt(latents / 2^14) for the TopK family, 4e-4 otherwise). */
+  lr?: number;
+  /** Learning-rate warmup steps (default 5% of the run) and final linear decay steps (default 20%). */
+  warmupSteps?: number;
+  decaySteps?: number;
+  adamBeta1?: number;
+  adamBeta2?: number;
+  /** ReLU: L1 coefficient (default 5, with activations normalised to E||x|| = sqrt(d_in)). */
+  l1Coefficient?: number;
+  /** JumpReLU: L0 coefficient (default 1) and straight-through bandwidth (default 0.05), initial threshold. */
+  l0Coefficient?: number;
+  bandwidth?: number;
+  initThreshold?: number;
+  /** Steps over which the L1/L0 coefficient ramps up from 0 (default 5% of the run). */
+  sparsityWarmupSteps?: number;
+  /** TopK family: AuxK coefficient (default 1/32) and k_aux (default d_in / 2). */
+  auxKCoefficient?: number;
+  kAux?: number;
+  /** BatchTopK: momentum of the running inference threshold (default 0.99). */
+  thresholdMomentum?: number;
+  /** Scale activations so E||x|| = sqrt(d_in) while training (default true; folded into the weights on save). */
+  normalizeActivations?: boolean;
+  /** b_dec at init (default geometric median of a sample; 'mean'; 'zeros'). */
+  bDecInit?: 'geometric_median' | 'mean' | 'zeros';
+  /** Rows sampled at the start for the normalisation factor and b_dec (default 8192, at least one batch). */
+  initSampleRows?: number;
+  /** A latent is dead after this many tokens without firing (default min(10M, tokens / 10)). */
+  deadTokens?: number;
+  /** Transcoders: linear skip connection. */
+  skip?: boolean;
+  seed?: number;
+  hookName?: string;
+  hookNameOut?: string | null;
+  modelName?: string;
+}
+
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, 'k' | 'hookNameOut' | 'kAux'>> & {
+  k: number | null;
+  hookNameOut: string | null;
+  kAux: number;
+  totalSteps: number;
+};
+
+export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrainOptions {
+  const arch = getArchitecture(o.architecture);
+  const positiveInt = (name: string, v: number | undefined | null, min = 1): void => {
+    if (v !== undefined && v !== null && (!Number.isInteger(v) || v < min)) throw new InputError(`${name} must be an integer >= ${min}, got ${v}`);
+  };
+  positiveInt('latents', o.latents);
+  positiveInt('tokens', o.tokens);
+  positiveInt('batch size', o.batchSize);
+  positiveInt('k', o.k);
+  if (arch.usesK && (o.k === undefined || o.k === null)) throw new InputError(`architecture "${arch.name}" needs k (e.g. --k 32)`);
+  if (!arch.usesK && o.k !== undefined && o.k !== null) throw new InputError(`architecture "${arch.name}" takes no k (its sparsity comes from a penalty); drop --k`);
+  if (arch.transcoder && !o.hookNameOut) throw new InputError(`architecture "${arch.name}" reads one hook and predicts another: give the output hook (--hook-out)`);
+  if (!arch.transcoder && o.skip) throw new InputError('only transcoders have a skip connection (--skip)');
+  for (const key of ['lr', 'l1Coefficient', 'l0Coefficient', 'bandwidth', 'initThreshold', 'auxKCoefficient'] as const) {
+    const v = o[key];
+    if (v !== undefined && !(v >= 0 && Number.isFinite(v))) throw new InputError(`${key} must be a non-negative number, got ${v}`);
+  }
+  const batchSize = o.batchSize ?? 4096;
+  const totalSteps = Math.max(1, Math.ceil(o.tokens / batchSize));
+  const topkFamily = arch.usesK;
+  return {
+    architecture: arch.name,
+    latents: o.latents,
+    k: o.k ?? null,
+    tokens: o.tokens,
+    batchSize,
+    totalSteps,
+    lr: o.lr ?? (topkFamily ? 2e-4 / Math.sqrt(o.latents / 2 ** 14) : 4e-4),
+    warmupSteps: o.warmupSteps ?? Math.floor(totalSteps * 0.05),
+    decaySteps: o.decaySteps ?? Math.floor(totalSteps * 0.2),
+    adamBeta1: o.adamBeta1 ?? 0.9,
+    adamBeta2: o.adamBeta2 ?? 0.999,
+    l1Coefficient: o.l1Coefficient ?? 5,
+    l0Coefficient: o.l0Coefficient ?? 1,
+    bandwidth: o.bandwidth ?? 0.05,
+    initThreshold: o.initThreshold ?? 0.5,
+    sparsityWarmupSteps: o.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
+    auxKCoefficient: o.auxKCoefficient ?? 1 / 32,
+    kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)),
+    thresholdMomentum: o.thresholdMomentum ?? 0.99,
+    normalizeActivations: o.normalizeActivations ?? true,
+    bDecInit: o.bDecInit ?? 'geometric_median',
+    initSampleRows: o.initSampleRows ?? 8192,
+    deadTokens: o.deadTokens ?? Math.max(batchSize, Math.min(10_000_000, Math.floor(o.tokens / 10))),
+    skip: o.skip ?? false,
+    seed: o.seed ?? 0,
+    hookName: o.hookName ?? '',
+    hookNameOut: o.hookNameOut ?? null,
+    modelName: o.modelName ?? '',
+  };
+}
+
+/** The rule options of a resolved run (also used by the benchmark with its own step count). */
+export function defaultRuleOptions(cfg: SaeConfig, totalSteps: number, o?: ResolvedTrainOptions): RuleOptions {
+  return {
+    l1Coefficient: o?.l1Coefficient ?? 5,
+    l0Coefficient: o?.l0Coefficient ?? 1,
+    sparsityWarmupSteps: o?.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
+    bandwidth: o?.bandwidth ?? 0.05,
+    initThreshold: o?.initThreshold ?? 0.5,
+    auxKCoefficient: o?.auxKCoefficient ?? 1 / 32,
+    kAux: o?.kAux ?? Math.max(1, Math.floor(cfg.dIn / 2)),
+    thresholdMomentum: o?.thresholdMomentum ?? 0.99,
+  };
+}
