@@ -23,6 +23,8 @@ export interface MatmulBenchOptions {
   backend?: MatmulBackendName;
   /** Native intra-op threads (default: available parallelism). */
   threads?: number;
+  /** Native only: products below this many FLOPs run in TypeScript (default: the backend's threshold). */
+  smallFlops?: number;
 }
 
 export interface MatmulBenchResult {
@@ -45,7 +47,7 @@ export function benchMatmul(opts: MatmulBenchOptions): MatmulBenchResult {
   const batch = opts.batch ?? 1;
   const transB = opts.transB ?? false;
   const backendName = opts.backend ?? 'native';
-  const { backend, threads } = makeBackend(backendName, opts.threads);
+  const { backend, threads } = makeBackend(backendName, opts.threads, opts.smallFlops);
   const spec: MatmulSpec = { batch, m, k, n, transA: false, transB, aBatched: true, bBatched: true };
 
   const rng = new Rng(1);
@@ -79,14 +81,14 @@ export function benchMatmul(opts: MatmulBenchOptions): MatmulBenchResult {
   return { gflops: flops / (ms * 1e6), ms_median: ms, m, k, n, batch, trans_b: transB, backend: backendName, threads, iters };
 }
 
-function makeBackend(name: MatmulBackendName, threads?: number): { backend: KernelBackend; threads: number } {
+function makeBackend(name: MatmulBackendName, threads?: number, smallFlops?: number): { backend: KernelBackend; threads: number } {
   switch (name) {
     case 'reference':
       return { backend: new ReferenceBackend(), threads: 1 };
     case 'ts-fast':
       return { backend: new FastTsBackend(), threads: 1 };
     case 'native': {
-      const native = loadNativeBackend(threads === undefined ? {} : { threads });
+      const native = loadNativeBackend({ threads, smallFlops });
       if (!native) throw new LoupeError('native_unavailable', `the native backend is unavailable: ${nativeUnavailableReason()}`);
       return { backend: native, threads: native.threads };
     }

@@ -29,6 +29,7 @@ function registerMatmul(bench: Command): void {
     .option('--warmup <count>', 'untimed calls first (default 3)', parseIntOption('warmup', 0))
     .addOption(new Option('--backend <name>', 'kernel backend').choices(MATMUL_BACKENDS).default('native'))
     .option('--threads <count>', 'native intra-op threads (default: available cores)', parseIntOption('threads', 1))
+    .option('--small-flops <flops>', 'native: products below this many FLOPs run in TypeScript (0: always native)', parseIntOption('small-flops', 0))
     .option('--json', 'print one JSON line')
     .action((opts: MatmulCliOptions) => {
       const r = benchMatmul({
@@ -41,6 +42,7 @@ function registerMatmul(bench: Command): void {
         warmup: opts.warmup,
         backend: opts.backend,
         threads: opts.threads,
+        smallFlops: opts.smallFlops,
       });
       if (opts.json) {
         printJson(r);
@@ -62,6 +64,7 @@ interface MatmulCliOptions {
   warmup?: number;
   backend: MatmulBackendName;
   threads?: number;
+  smallFlops?: number;
   json?: boolean;
 }
 

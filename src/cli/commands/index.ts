@@ -6,6 +6,7 @@ import { register as features } from './features.js';
 import { register as generate } from './generate.js';
 import { register as grow } from './grow.js';
 import { register as heads } from './heads.js';
+import { register as hooks } from './hooks.js';
 import { register as logits } from './logits.js';
 import { register as loss } from './loss.js';
 import { register as organisms } from './organisms.js';
@@ -20,6 +21,7 @@ export function registerAll(program: Command): void {
   generate(program);
   grow(program);
   heads(program);
+  hooks(program);
   logits(program);
   loss(program);
   organisms(program);

@@ -54,6 +54,14 @@ test('loupe loss and heads print the documented JSON', { skip }, () => {
   }
 });
 
+test('loupe hooks lists hook points with shapes and shows one activation', { skip }, () => {
+  const list = JSON.parse(run('hooks', '--model', model, '--json').stdout).hooks as { name: string; shape: string[] }[];
+  assert.ok(list.some((h) => h.name === 'blocks.4.attn.hook_pattern' && h.shape.join() === 'batch,head_index,query_pos,key_pos'));
+  const one = JSON.parse(run('hooks', '--model', model, '--ids', '1,403,407', '--show', 'blocks.1.attn.hook_k', '--json').stdout);
+  assert.deepEqual(one.shape, [1, 3, 4, 8]);
+  assert.equal(one.values.length, 96);
+});
+
 test('model commands: bad input is one line on stderr and exit 1', { skip }, () => {
   const cases: [string[], RegExp][] = [
     [['logits', '--model', model, '--ids', '1,600'], /600 at position 1 is outside the vocabulary \[0, 512\)/],
@@ -62,6 +70,7 @@ test('model commands: bad input is one line on stderr and exit 1', { skip }, () 
     [['generate', '--model', model, '--tokenizer', tok, '--prompt', 'the '.repeat(600), '--max-new-tokens', '1'], /longer than the model's context/],
     [['logits', '--model', tok, '--ids', '1'], /stories260K|tok512|bytes|header/],
     [['logits', '--model', join(root, 'no-such-model.bin'), '--ids', '1'], /no such file/],
+    [['hooks', '--model', model, '--ids', '1,2', '--show', 'blocks.0.hook_resid_psot'], /unknown hook point "blocks\.0\.hook_resid_psot" \(closest: blocks\.0\.hook_resid_post/],
   ];
   for (const [args, pattern] of cases) {
     const r = run(...args);

@@ -1,7 +1,7 @@
 // A plain-TypeScript matmul tuned for the small products where a native call's fixed cost (~20 us)
-// dominates: single-token decoding and tiny models. Same contract as ReferenceBackend, but accumulates
-// in registers/scratch without the per-element branches, and blocks 4 output rows (or columns) so each
-// loaded B value is used 4 times.
+// dominates: single-token decoding and tiny models. Same contract as ReferenceBackend (float64
+// accumulation), without its per-element branches, and blocked so each loaded value feeds several
+// multiply-adds.
 import type { KernelBackend, MatmulSpec } from './backend.js';
 
 export class FastTsBackend implements KernelBackend {
@@ -10,8 +10,8 @@ export class FastTsBackend implements KernelBackend {
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, s: MatmulSpec): void {
     const { batch, m, k, n } = s;
-    // 4 accumulator rows of n, or one gathered row of A (k) for the transB path.
-    const need = Math.max(4 * n, k);
+    // 2 accumulator rows of n, or one gathered row of A (k) for the transB path.
+    const need = Math.max(2 * n, k);
     if (this.scratch.length < need) this.scratch = new Float64Array(need);
     const aStride = s.aBatched ? m * k : 0;
     const bStride = s.bBatched ? k * n : 0;
@@ -21,7 +21,7 @@ export class FastTsBackend implements KernelBackend {
   }
 }
 
-/** out[oOff..] = op(A) @ op(B) for one [m, k] x [k, n] product. `acc` holds at least max(4n, k). */
+/** out[oOff..] = op(A) @ op(B) for one [m, k] x [k, n] product. `acc` holds at least max(2n, k). */
 export function gemmTs(
   a: Float32Array, aOff: number, b: Float32Array, bOff: number, out: Float32Array, oOff: number,
   m: number, k: number, n: number, transA: boolean, transB: boolean, acc: Float64Array,
@@ -33,40 +33,41 @@ export function gemmTs(
   else rowUpdates(a, aOff, aRow, aCol, b, bOff, out, oOff, m, k, n, acc);
 }
 
-// B stored [k, n]: out row i = sum_p A(i,p) * B row p, four rows of out at a time (contiguous inner loop over n).
+// B stored [k, n]: out row i = sum_p A(i,p) * B row p, with a contiguous inner loop over n. Two rows of A
+// and four rows of B per pass: each accumulator load/store then carries eight multiply-adds.
 function rowUpdates(
   a: Float32Array, aOff: number, aRow: number, aCol: number, b: Float32Array, bOff: number,
   out: Float32Array, oOff: number, m: number, k: number, n: number, acc: Float64Array,
 ): void {
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    acc.fill(0, 0, 4 * n);
+  const k4 = k - (k % 4);
+  for (let i = 0; i < m; i += 2) {
+    const two = i + 1 < m;
+    acc.fill(0, 0, 2 * n);
     const r0 = aOff + i * aRow;
-    for (let p = 0; p < k; p++) {
-      const ap = r0 + p * aCol;
-      const x0 = a[ap]!, x1 = a[ap + aRow]!, x2 = a[ap + 2 * aRow]!, x3 = a[ap + 3 * aRow]!;
+    const r1 = two ? r0 + aRow : r0; // a lone last row reads its own values twice; row 1 is discarded
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const x0 = a[r0 + p * aCol]!, x1 = a[r0 + (p + 1) * aCol]!, x2 = a[r0 + (p + 2) * aCol]!, x3 = a[r0 + (p + 3) * aCol]!;
+      const y0 = a[r1 + p * aCol]!, y1 = a[r1 + (p + 1) * aCol]!, y2 = a[r1 + (p + 2) * aCol]!, y3 = a[r1 + (p + 3) * aCol]!;
+      const b0 = bOff + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) {
+        const v0 = b[b0 + j]!, v1 = b[b1 + j]!, v2 = b[b2 + j]!, v3 = b[b3 + j]!;
+        acc[j] += x0 * v0 + x1 * v1 + x2 * v2 + x3 * v3;
+        acc[n + j] += y0 * v0 + y1 * v1 + y2 * v2 + y3 * v3;
+      }
+    }
+    for (; p < k; p++) {
+      const x = a[r0 + p * aCol]!, y = a[r1 + p * aCol]!;
       const br = bOff + p * n;
       for (let j = 0; j < n; j++) {
-        const y = b[br + j]!;
-        acc[j] += x0 * y;
-        acc[n + j] += x1 * y;
-        acc[2 * n + j] += x2 * y;
-        acc[3 * n + j] += x3 * y;
+        const v = b[br + j]!;
+        acc[j] += x * v;
+        acc[n + j] += y * v;
       }
     }
     const o = oOff + i * n;
-    for (let j = 0; j < 4 * n; j++) out[o + j] = acc[j]!;
-  }
-  for (; i < m; i++) {
-    acc.fill(0, 0, n);
-    const r = aOff + i * aRow;
-    for (let p = 0; p < k; p++) {
-      const x = a[r + p * aCol]!;
-      const br = bOff + p * n;
-      for (let j = 0; j < n; j++) acc[j] += x * b[br + j]!;
-    }
-    const o = oOff + i * n;
-    for (let j = 0; j < n; j++) out[o + j] = acc[j]!;
+    const rows = two ? 2 * n : n;
+    for (let j = 0; j < rows; j++) out[o + j] = acc[j]!;
   }
 }
 

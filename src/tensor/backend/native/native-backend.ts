@@ -14,15 +14,22 @@ export interface NativeBackendOptions {
   threads?: number;
   /** Products of fewer FLOPs (2*batch*m*k*n) than this run in TypeScript; 0 sends everything native. */
   smallFlops?: number;
-  /** Let idle pool threads spin between calls (lower latency, but burns a core while JS runs). */
-  spinning?: boolean;
-  /** Extra onnxruntime session config entries (e.g. 'session.intra_op.spin_duration_us'), for tuning. */
+  /**
+   * How long (microseconds) an idle pool thread spins before sleeping; 0 never spins. Default 300.
+   * A sleeping worker is slow to rejoin on the 2-core benchmark VM (512x768x3072: ~155 GFLOP/s never spinning, ~162 at
+   * 300 us, ~170 at 1000 us), but a long spin steals the core from the next session's workers when
+   * calls alternate between transpose flags (128x768x768 alternating: 122 at 300 us, 85 at 1000 us).
+   */
+  spinMicros?: number;
+  /** Extra onnxruntime session config entries (e.g. 'session.dynamic_block_base'), for tuning. */
   sessionConfig?: Record<string, string>;
 }
 
-// Crossover measured with `node dist/bench/matmul-crossover.js` style sweeps (docs/benchmarks.md):
-// below ~40k FLOPs the ~20 us native call costs more than the TypeScript loop.
-export const DEFAULT_SMALL_FLOPS = 40_000;
+// A native call costs ~9 us however small the product; the TypeScript kernel runs at 1-2 GFLOP/s, so it
+// wins below roughly 10-20k FLOPs (measured with `loupe bench matmul --small-flops 0` against
+// `--backend ts-fast`, see docs/benchmarks.md).
+export const DEFAULT_SMALL_FLOPS = 12_000;
+export const DEFAULT_SPIN_MICROS = 300;
 
 export class NativeBackend implements KernelBackend {
   readonly name = 'native';
@@ -34,12 +41,17 @@ export class NativeBackend implements KernelBackend {
   constructor(binding: OrtBinding, options: NativeBackendOptions = {}) {
     this.threads = options.threads ?? availableParallelism();
     this.smallFlops = options.smallFlops ?? DEFAULT_SMALL_FLOPS;
+    const spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
     this.sessions = new SessionCache(binding, {
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
-      extra: { 'session.intra_op.allow_spinning': options.spinning ?? false ? '1' : '0', ...options.sessionConfig },
+      extra: {
+        'session.intra_op.allow_spinning': spinMicros > 0 ? '1' : '0',
+        'session.intra_op.spin_duration_us': String(spinMicros),
+        ...options.sessionConfig,
+      },
     });
   }
 
