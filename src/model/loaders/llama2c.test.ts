@@ -38,6 +38,9 @@ for (const shared of [true, false]) {
       const model = loadModel(file);
       assert.equal(model.config.rope?.layout, 'interleaved');
       assert.equal(model.config.tiedEmbeddings, shared);
+      // One float32 copy: every parameter is a view into the buffer the file was read into.
+      const buffers = new Set(model.parameters().map(([, p]) => p.data.buffer));
+      assert.equal(buffers.size, 1);
       const ids = randomIds(20, h.vocabSize, 7);
       const diff = maxAbsDiff(model.forward(ids).data, referenceLogits('llama2c', config, tensors, ids));
       assert.ok(diff < 1e-4, `max abs diff ${diff}`);

@@ -3,8 +3,9 @@
 // Loss = mse + lambda * L0, where L0 = sum_f H(z_f - theta_f). H has no useful derivative, so theta gets a
 // straight-through estimate with a rectangle kernel of width epsilon (the bandwidth):
 //   d a / d theta  ~ -(theta / eps) * K((z - theta) / eps),   d H / d theta ~ -(1 / eps) * K((z - theta) / eps),
-// K(u) = 1 for |u| < 1/2. z gets gradient only through a (where it passes). theta is trained as
-// log(theta) so it stays positive; the weights file stores theta itself as `threshold`.
+// K(u) = 1 for |u| < 1/2. z gets gradient only through a (where it passes). theta is trained directly
+// and kept positive after each update. (SAELens trains log(theta); with Adam that moves theta by a factor
+// of about e^lr per step, far too slowly for runs of a few hundred steps to leave a small initial value.)
 import * as T from '../../tensor/index.js';
 import { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
@@ -21,20 +22,21 @@ export function jumpReluActivate(pre: Tensor, threshold: Float32Array): Tensor {
   return T.mul(pre, new Tensor(mask, pre.shape));
 }
 
+/** Thresholds stay positive, so a latent never passes a negative pre-activation. */
+const MIN_THRESHOLD = 1e-6;
+
 class JumpReluRule implements TrainingRule {
   readonly latents = 'dense' as const;
   readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array }[];
-  private readonly logThreshold: Tensor;
   private readonly dTheta: Float32Array;
 
   constructor(
     private readonly sae: Sae,
     private readonly opts: RuleOptions,
   ) {
-    const theta = sae.params.threshold_F!.data;
-    this.logThreshold = new Tensor(theta.map((t) => Math.log(Math.max(t, 1e-12))), [theta.length]);
-    this.dTheta = new Float32Array(theta.length);
-    this.extraParams = [{ name: 'log_threshold', tensor: this.logThreshold, grad: new Float32Array(theta.length) }];
+    const theta = sae.params.threshold_F!;
+    this.dTheta = new Float32Array(theta.size);
+    this.extraParams = [{ name: 'threshold', tensor: theta, grad: this.dTheta }];
   }
 
   encode(ctx: StepContext): void {
@@ -80,14 +82,11 @@ class JumpReluRule implements TrainingRule {
       if (Math.abs(z - t) < eps / 2) dTheta[f] = dTheta[f]! - (d[i]! * t) / eps;
       if (!(z > t)) d[i] = 0;
     }
-    const g = this.extraParams[0]!.grad;
-    for (let f = 0; f < F; f++) g[f] = dTheta[f]! * theta[f]!; // chain rule through theta = exp(log theta)
   }
 
   afterUpdate(): void {
     const theta = this.sae.params.threshold_F!.data;
-    const lt = this.logThreshold.data;
-    for (let f = 0; f < theta.length; f++) theta[f] = Math.exp(lt[f]!);
+    for (let f = 0; f < theta.length; f++) if (!(theta[f]! >= MIN_THRESHOLD)) theta[f] = MIN_THRESHOLD;
   }
 }
 

@@ -40,11 +40,11 @@ function rowUpdates(
   out: Float32Array, oOff: number, m: number, k: number, n: number, acc: Float64Array,
 ): void {
   const k4 = k - (k % 4);
-  for (let i = 0; i < m; i += 2) {
-    const two = i + 1 < m;
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
     acc.fill(0, 0, 2 * n);
     const r0 = aOff + i * aRow;
-    const r1 = two ? r0 + aRow : r0; // a lone last row reads its own values twice; row 1 is discarded
+    const r1 = r0 + aRow;
     let p = 0;
     for (; p < k4; p += 4) {
       const x0 = a[r0 + p * aCol]!, x1 = a[r0 + (p + 1) * aCol]!, x2 = a[r0 + (p + 2) * aCol]!, x3 = a[r0 + (p + 3) * aCol]!;
@@ -66,8 +66,25 @@ function rowUpdates(
       }
     }
     const o = oOff + i * n;
-    const rows = two ? 2 * n : n;
-    for (let j = 0; j < rows; j++) out[o + j] = acc[j]!;
+    for (let j = 0; j < 2 * n; j++) out[o + j] = acc[j]!;
+  }
+  if (i < m) {
+    // The last odd row (or the only one: single-token decoding).
+    acc.fill(0, 0, n);
+    const r0 = aOff + i * aRow;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const x0 = a[r0 + p * aCol]!, x1 = a[r0 + (p + 1) * aCol]!, x2 = a[r0 + (p + 2) * aCol]!, x3 = a[r0 + (p + 3) * aCol]!;
+      const b0 = bOff + p * n, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+      for (let j = 0; j < n; j++) acc[j] += x0 * b[b0 + j]! + x1 * b[b1 + j]! + x2 * b[b2 + j]! + x3 * b[b3 + j]!;
+    }
+    for (; p < k; p++) {
+      const x = a[r0 + p * aCol]!;
+      const br = bOff + p * n;
+      for (let j = 0; j < n; j++) acc[j] += x * b[br + j]!;
+    }
+    const o = oOff + i * n;
+    for (let j = 0; j < n; j++) out[o + j] = acc[j]!;
   }
 }
 

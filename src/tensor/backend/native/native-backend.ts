@@ -25,10 +25,10 @@ export interface NativeBackendOptions {
   sessionConfig?: Record<string, string>;
 }
 
-// A native call costs ~9 us however small the product; the TypeScript kernel runs at 1-2 GFLOP/s, so it
-// wins below roughly 10-20k FLOPs (measured with `loupe bench matmul --small-flops 0` against
-// `--backend ts-fast`, see docs/benchmarks.md).
-export const DEFAULT_SMALL_FLOPS = 12_000;
+// A native call costs 9-15 us however small the product; the TypeScript kernel runs at 2.5-4 GFLOP/s,
+// so it wins below roughly 25-30k FLOPs (e.g. [1,64] @ [64,172]). Measured with
+// `loupe bench matmul --small-flops 0` against `--backend ts-fast`; see docs/benchmarks.md.
+export const DEFAULT_SMALL_FLOPS = 24_000;
 export const DEFAULT_SPIN_MICROS = 300;
 
 export class NativeBackend implements KernelBackend {

@@ -1,0 +1,15 @@
+// Steering: change what a model does by intervening on a direction during generation.
+//   direction.ts    a dictionary feature or a raw vector at a hook: how to read its value, what to write
+//   intervene.ts    add / clamp / cap / ablate on one activation row, several directions solved jointly
+//   hooks.ts        the interventions as forward hooks over chosen positions, re-reading values after steering
+//   steer.ts        paired generation (unsteered and steered, same seeds), fluency cost, concept rates, sweeps
+//   contrastive.ts  steering vectors from prompt pairs (mean activation difference at a hook)
+//   fluency.ts      per-token loss of continuations under the unsteered model
+//   concept.ts      concept matching over generated text
+export { featureDirection, vectorDirection, readValue, readRaw, type SteeringDirection } from './direction.js';
+export { steerRow, checkInterventions, STEERING_MODES, type Intervention, type SteeringMode } from './intervene.js';
+export { steeringHooks, POSITION_SELECTIONS, type PositionSelection, type SteeredPosition, type SteeringHookOptions } from './hooks.js';
+export { steer, steerSweep, type SteerOptions, type SteerResult, type SteerSide, type SweepResult, type SweepRow } from './steer.js';
+export { contrastiveVector, contrastiveDirection, CONTRAST_AGGREGATES, type ContrastAggregate, type ContrastiveOptions, type ContrastiveVector } from './contrastive.js';
+export { continuationLoss, type ContinuationLoss } from './fluency.js';
+export { conceptRegex, matchRate } from './concept.js';

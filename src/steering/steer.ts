@@ -1,0 +1,177 @@
+// Steered generation, always paired: for each sample seed, one unsteered and one steered continuation of
+// the same prompt with the same sampler seed, so every difference is the intervention's. Reports the
+// texts, the fluency cost (per-token loss of each text under the unsteered model), how often each side
+// matches a concept, and, per steered sample, what each direction's value was at every steered position
+// (re-read after steering).
+import { InputError } from '../errors.js';
+import { generate, type Transformer } from '../model/index.js';
+import type { Tokenizer } from '../model/tokenizers/index.js';
+import { progress as makeProgress } from '../util/progress.js';
+import { conceptRegex, matchRate } from './concept.js';
+import { continuationLoss } from './fluency.js';
+import { steeringHooks, type PositionSelection, type SteeredPosition } from './hooks.js';
+import { checkInterventions, type Intervention } from './intervene.js';
+
+export interface SteerOptions {
+  interventions: readonly Intervention[];
+  /** Prompt text (encoded with BOS unless bos is false), or token ids as they are. */
+  prompt: string | readonly number[];
+  bos?: boolean;
+  maxNewTokens: number;
+  /** Paired samples (default 1). Sample i uses sampler seed seed + i on both sides. */
+  samples?: number;
+  seed?: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  /** Default 'all'. */
+  positions?: PositionSelection;
+  steerBos?: boolean;
+  /** A word or regular expression over the generated text (see concept.ts); gives the match rates. */
+  concept?: string | RegExp;
+  /** Skip the unsteered runs (sweeps run them once); default false. */
+  skipBaseline?: boolean;
+  /** Progress on stderr (the CLI turns it on; default off for library use). */
+  progress?: boolean;
+}
+
+export interface SteerSide {
+  texts: string[];
+  ids: number[][];
+  /** Per-token loss under the unsteered model, pooled over all samples' generated tokens. */
+  loss: number;
+  perSampleLoss: number[];
+  /** Share of samples whose generated text matches the concept (null without one). */
+  rate: number | null;
+  matches: boolean[] | null;
+}
+
+export interface SteerResult {
+  promptIds: number[];
+  baseline: SteerSide | null;
+  steered: SteerSide;
+  /** Per steered sample, per steered position (in order), per intervention: the value after steering. */
+  values: number[][][];
+  /** Same layout: the dictionary's own latent for features (null for vectors). */
+  latents: (number | null)[][][];
+  /** Per steered sample, the absolute positions the values were read at. */
+  positions: number[][];
+  /** Per steered sample, the hook each row of values was read at (several when interventions span hooks). */
+  hooks: string[][];
+}
+
+export function steer(model: Transformer, tokenizer: Tokenizer, opts: SteerOptions): SteerResult {
+  const { promptIds, concept } = prepare(model, tokenizer, opts);
+  const samples = opts.samples ?? 1;
+  const bar = makeProgress({ label: 'steer', total: samples * (opts.skipBaseline ? 1 : 2), unit: 'runs', quiet: opts.progress ? undefined : true });
+  let done = 0;
+  const tick = (): void => bar.update(++done);
+  const baseline = opts.skipBaseline ? null : runSide(model, tokenizer, promptIds, opts, concept, null, tick);
+  const steered = runSide(model, tokenizer, promptIds, opts, concept, opts.interventions, tick);
+  bar.stop();
+  return { promptIds, baseline: baseline?.side ?? null, steered: steered.side, values: steered.values, latents: steered.latents, positions: steered.positions, hooks: steered.hooks };
+}
+
+function prepare(model: Transformer, tokenizer: Tokenizer, opts: SteerOptions): { promptIds: number[]; concept: RegExp | null } {
+  checkInterventions(opts.interventions);
+  const samples = opts.samples ?? 1;
+  if (!Number.isInteger(samples) || samples < 1) throw new InputError(`samples must be a positive integer, got ${samples}`);
+  const promptIds = typeof opts.prompt === 'string' ? tokenizer.encode(opts.prompt, { bos: opts.bos ?? true }) : opts.prompt.slice();
+  if (promptIds.length === 0) throw new InputError('the prompt is empty: give some text, or keep BOS on');
+  const names = new Set(model.hookNames());
+  for (const iv of opts.interventions) {
+    if (!names.has(iv.direction.hook)) throw new InputError(`${iv.direction.label} steers hook "${iv.direction.hook}", which this model does not have (see \`loupe hooks\`)`);
+  }
+  return { promptIds, concept: opts.concept !== undefined ? conceptRegex(opts.concept) : null };
+}
+
+interface SideRun {
+  side: SteerSide;
+  values: number[][][];
+  latents: (number | null)[][][];
+  positions: number[][];
+  hooks: string[][];
+}
+
+/** All samples of one side: unsteered (interventions null) or steered, seeds seed .. seed + samples - 1. */
+function runSide(model: Transformer, tokenizer: Tokenizer, promptIds: number[], opts: SteerOptions, concept: RegExp | null, interventions: readonly Intervention[] | null, tick: () => void): SideRun {
+  const samples = opts.samples ?? 1;
+  const seed = opts.seed ?? 0;
+  const sampling = { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
+  const n = interventions?.length ?? 0;
+  const ids: number[][] = [];
+  const texts: string[] = [];
+  const out: SideRun = { side: null as unknown as SteerSide, values: [], latents: [], positions: [], hooks: [] };
+  for (let i = 0; i < samples; i++) {
+    const v: number[][] = [];
+    const l: (number | null)[][] = [];
+    const p: number[] = [];
+    const h: string[] = [];
+    const onSteered = (s: SteeredPosition): void => {
+      // Every intervention has a slot; those acting at another hook stay NaN / null in this row.
+      const row = new Array<number>(n).fill(NaN);
+      const lrow = new Array<number | null>(n).fill(null);
+      s.interventions.forEach((k, j) => {
+        row[k] = s.values[j]!;
+        lrow[k] = s.latents[j]!;
+      });
+      v.push(row);
+      l.push(lrow);
+      p.push(s.position);
+      h.push(s.hook);
+    };
+    const hooks = interventions
+      ? steeringHooks(interventions, { positions: opts.positions, promptLength: promptIds.length, bosId: tokenizer.bosId, steerBos: opts.steerBos, onSteered })
+      : undefined;
+    const r = generate(model, tokenizer, promptIds, { ...sampling, seed: seed + i, hooks });
+    ids.push(r.ids);
+    texts.push(r.text);
+    if (interventions) {
+      out.values.push(v);
+      out.latents.push(l);
+      out.positions.push(p);
+      out.hooks.push(h);
+    }
+    tick();
+  }
+  // Fluency: always under the unsteered model.
+  const loss = continuationLoss(model, promptIds, ids);
+  const matches = concept ? texts.map((t) => concept.test(t)) : null;
+  out.side = { texts, ids, loss: loss.mean, perSampleLoss: loss.perSample, rate: concept ? matchRate(texts, concept) : null, matches };
+  return out;
+}
+
+export interface SweepRow {
+  amount: number;
+  steered: SteerSide;
+  values: number[][][];
+}
+
+export interface SweepResult {
+  promptIds: number[];
+  baseline: SteerSide;
+  rows: SweepRow[];
+}
+
+/**
+ * Strength sweep: the baseline once, then one steered run per amount. Each amount replaces every
+ * intervention's amount (strength for add, value for clamp and cap; ablations have none).
+ */
+export function steerSweep(model: Transformer, tokenizer: Tokenizer, opts: SteerOptions, amounts: readonly number[]): SweepResult {
+  if (amounts.length === 0) throw new InputError('a sweep needs at least one strength or value');
+  if (opts.interventions.every((iv) => iv.mode === 'ablate')) throw new InputError('ablation has no strength to sweep; sweep add, clamp or cap');
+  const { promptIds, concept } = prepare(model, tokenizer, opts);
+  const samples = opts.samples ?? 1;
+  const bar = makeProgress({ label: 'steer sweep', total: samples * (amounts.length + 1), unit: 'runs', quiet: opts.progress ? undefined : true });
+  let done = 0;
+  const tick = (): void => bar.update(++done);
+  const baseline = runSide(model, tokenizer, promptIds, opts, concept, null, tick).side;
+  const rows = amounts.map((amount) => {
+    const list = opts.interventions.map((iv) => (iv.mode === 'ablate' ? iv : { ...iv, amount }));
+    checkInterventions(list);
+    const r = runSide(model, tokenizer, promptIds, opts, concept, list, tick);
+    return { amount, steered: r.side, values: r.values };
+  });
+  bar.stop();
+  return { promptIds, baseline, rows };
+}
