@@ -26,6 +26,8 @@ export interface NamedParam {
   name: string;
   tensor: Tensor;
   grad: Float32Array;
+  /** Multiplier of the learning rate for this tensor (default 1). */
+  lrScale?: number;
 }
 
 export interface SaeOptimizerOptions {
@@ -87,7 +89,7 @@ export class SaeOptimizer {
     const rc2 = 1 / Math.sqrt(c2);
     this.params.forEach((q, i) => {
       const rows = q.name === 'W_dec_FO' && this.unitDecoder ? this.sae.cfg.dSae : 0;
-      adamUpdate(q.tensor.data, q.grad, this.m[i]!, this.v[i]!, this.beta1, this.beta2, this.eps, stepSize, rc2, rows);
+      adamUpdate(q.tensor.data, q.grad, this.m[i]!, this.v[i]!, this.beta1, this.beta2, this.eps, stepSize * (q.lrScale ?? 1), rc2, rows);
     });
     this.rule.afterUpdate?.();
   }

@@ -15,6 +15,7 @@ const OPTS: RuleOptions = {
   sparsityWarmupSteps: 0,
   bandwidth: 0.5,
   initThreshold: 0.1,
+  thresholdLrScale: 10,
   auxKCoefficient: 1 / 32,
   kAux: 3,
   thresholdMomentum: 0.9,

@@ -30,6 +30,8 @@ export interface RuleOptions {
   bandwidth: number;
   /** JumpReLU: initial threshold (normalised units). */
   initThreshold: number;
+  /** JumpReLU: learning-rate multiplier of the thresholds. */
+  thresholdLrScale: number;
   /** TopK family: AuxK coefficient (1/32) and k_aux (d_in/2). */
   auxKCoefficient: number;
   kAux: number;
@@ -53,8 +55,11 @@ export interface ExtraLatents {
 
 export interface TrainingRule {
   readonly latents: 'sparse' | 'dense';
-  /** Trainable tensors besides the SAE's own (JumpReLU's log-threshold), with gradient buffers. */
-  readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array }[];
+  /**
+   * Trainable tensors besides the SAE's weight matrices and biases (JumpReLU's thresholds), with gradient
+   * buffers and an optional learning-rate multiplier.
+   */
+  readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array; lrScale?: number }[];
   /** Fill ctx.sparse (sparse rules) or ctx.acts_BF (dense rules, keeping ctx.pre_BF) from ctx.xin_BD. */
   encode(ctx: StepContext): void;
   /**

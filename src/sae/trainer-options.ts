@@ -28,6 +28,8 @@ export interface TrainOptions {
   l0Coefficient?: number;
   bandwidth?: number;
   initThreshold?: number;
+  /** JumpReLU: learning-rate multiplier of the thresholds (default 10). */
+  thresholdLrScale?: number;
   /** Steps over which the L1/L0 coefficient ramps up from 0 (default 5% of the run). */
   sparsityWarmupSteps?: number;
   /** TopK family: AuxK coefficient (default 1/32) and k_aux (default d_in / 2). */
@@ -93,7 +95,8 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
     l1Coefficient: o.l1Coefficient ?? 5,
     l0Coefficient: o.l0Coefficient ?? 1,
     bandwidth: o.bandwidth ?? 0.05,
-    initThreshold: o.initThreshold ?? 0.5,
+    initThreshold: o.initThreshold ?? 0.001,
+    thresholdLrScale: o.thresholdLrScale ?? 10,
     sparsityWarmupSteps: o.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
     auxKCoefficient: o.auxKCoefficient ?? 1 / 32,
     kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)),
@@ -117,7 +120,8 @@ export function defaultRuleOptions(cfg: SaeConfig, totalSteps: number, o?: Resol
     l0Coefficient: o?.l0Coefficient ?? 1,
     sparsityWarmupSteps: o?.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
     bandwidth: o?.bandwidth ?? 0.05,
-    initThreshold: o?.initThreshold ?? 0.5,
+    initThreshold: o?.initThreshold ?? 0.001,
+    thresholdLrScale: o?.thresholdLrScale ?? 10,
     auxKCoefficient: o?.auxKCoefficient ?? 1 / 32,
     kAux: o?.kAux ?? Math.max(1, Math.floor(cfg.dIn / 2)),
     thresholdMomentum: o?.thresholdMomentum ?? 0.99,

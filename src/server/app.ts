@@ -10,6 +10,9 @@ import type { Store } from '../store/index.js';
 import { createContext, type ServerContext } from './context.js';
 import { featureRoutes } from './routes/features.js';
 import { healthRoutes } from './routes/health.js';
+import { steeringRoutes } from './routes/steering.js';
+import { emptyArtifacts, workbenchRoutes, type WorkbenchArtifacts } from './routes/workbench.js';
+import { staticRoutes } from './static.js';
 import { sharedSchemas } from './schemas.js';
 
 export interface AppOptions {
@@ -19,6 +22,10 @@ export interface AppOptions {
   /** Providers the explain/score endpoints may use (default: offline only). */
   providers?: readonly string[];
   logger?: boolean;
+  /** Graphs, dynamics and dictionaries the workbench shows beside the database (named on the command line). */
+  artifacts?: WorkbenchArtifacts;
+  /** The workbench build folder (default: the shipped web/dist); false serves the API alone. */
+  webRoot?: string | false;
 }
 
 export async function createApp(opts: AppOptions): Promise<{ app: FastifyInstance; ctx: ServerContext }> {
@@ -37,6 +44,7 @@ export async function createApp(opts: AppOptions): Promise<{ app: FastifyInstanc
         { name: 'meta', description: 'Server status and this document' },
         { name: 'features', description: 'Feature records, lists, live inspection and search' },
         { name: 'explanations', description: 'Explaining and scoring features' },
+        { name: 'workbench', description: 'Model overview, attribution graphs, training reports for the workbench' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -51,6 +59,9 @@ export async function createApp(opts: AppOptions): Promise<{ app: FastifyInstanc
   });
   await app.register(healthRoutes);
   await app.register(async (scope) => featureRoutes(scope, ctx));
+  await app.register(async (scope) => steeringRoutes(scope, ctx));
+  await app.register(async (scope) => workbenchRoutes(scope, ctx, opts.artifacts ?? emptyArtifacts()));
+  if (opts.webRoot !== false) await app.register(async (scope) => staticRoutes(scope, { root: opts.webRoot || undefined }));
   app.get('/api/openapi.json', { schema: { tags: ['meta'], summary: 'This API as an OpenAPI 3.1 document' } }, async () => app.swagger());
   await app.ready();
   return { app, ctx };

@@ -66,8 +66,8 @@ for (const [name, make] of SAES) {
       const c = h.slice();
       steerRow(c, [{ direction: dirs[2]!, mode: 'cap', amount: cap }], 0);
       const [v] = encoderValues(sae, [h], [27])[0]!;
-      if (v! < 0.2) assert.deepEqual(c, h);
-      else assert.ok(Math.abs(encoderValues(sae, [c], [27])[0]![0]! - 0.2) < 1e-4);
+      if (v! < cap - 1e-5) assert.deepEqual(c, h);
+      else assert.ok(Math.abs(encoderValues(sae, [c], [27])[0]![0]! - cap) < 1e-4);
     }
 
     // Ablation: value 0 where the feature was positive; negative pre-activations (latent already 0) stay.

@@ -4,13 +4,14 @@
 // matches a concept, and, per steered sample, what each direction's value was at every steered position
 // (re-read after steering).
 import { InputError } from '../errors.js';
-import { generate, type Transformer } from '../model/index.js';
+import type { Transformer } from '../model/index.js';
 import type { Tokenizer } from '../model/tokenizers/index.js';
 import { progress as makeProgress } from '../util/progress.js';
 import { conceptRegex, matchRate } from './concept.js';
 import { continuationLoss } from './fluency.js';
 import { steeringHooks, type PositionSelection, type SteeredPosition } from './hooks.js';
 import { checkInterventions, type Intervention } from './intervene.js';
+import { sampleBatch } from './sample.js';
 
 export interface SteerOptions {
   interventions: readonly Intervention[];
@@ -97,48 +98,49 @@ interface SideRun {
 function runSide(model: Transformer, tokenizer: Tokenizer, promptIds: number[], opts: SteerOptions, concept: RegExp | null, interventions: readonly Intervention[] | null, tick: () => void): SideRun {
   const samples = opts.samples ?? 1;
   const seed = opts.seed ?? 0;
-  const sampling = { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, topK: opts.topK, topP: opts.topP };
   const n = interventions?.length ?? 0;
+  const P = promptIds.length;
+  const out: SideRun = { side: null as unknown as SteerSide, values: [], latents: [], positions: [], hooks: [] };
   const ids: number[][] = [];
   const texts: string[] = [];
-  const out: SideRun = { side: null as unknown as SteerSide, values: [], latents: [], positions: [], hooks: [] };
-  for (let i = 0; i < samples; i++) {
-    const v: number[][] = [];
-    const l: (number | null)[][] = [];
-    const p: number[] = [];
-    const h: string[] = [];
-    const onSteered = (s: SteeredPosition): void => {
-      // Every intervention has a slot; those acting at another hook stay NaN / null in this row.
-      const row = new Array<number>(n).fill(NaN);
-      const lrow = new Array<number | null>(n).fill(null);
-      s.interventions.forEach((k, j) => {
-        row[k] = s.values[j]!;
-        lrow[k] = s.latents[j]!;
-      });
-      v.push(row);
-      l.push(lrow);
-      p.push(s.position);
-      h.push(s.hook);
-    };
+  for (let start = 0; start < samples; start += SAMPLE_BATCH) {
+    const seeds = Array.from({ length: Math.min(SAMPLE_BATCH, samples - start) }, (_, i) => seed + start + i);
+    const records = seeds.map(() => [] as SteeredPosition[]);
     const hooks = interventions
-      ? steeringHooks(interventions, { positions: opts.positions, promptLength: promptIds.length, bosId: tokenizer.bosId, steerBos: opts.steerBos, onSteered })
+      ? steeringHooks(interventions, { positions: opts.positions, promptLength: P, bosId: tokenizer.bosId, steerBos: opts.steerBos, onSteered: (s) => records[s.batch]!.push(s) })
       : undefined;
-    const r = generate(model, tokenizer, promptIds, { ...sampling, seed: seed + i, hooks });
-    ids.push(r.ids);
-    texts.push(r.text);
+    const r = sampleBatch(model, tokenizer, promptIds, seeds, { maxNewTokens: opts.maxNewTokens, temperature: opts.temperature, topK: opts.topK, topP: opts.topP, hooks });
+    ids.push(...r.ids);
+    texts.push(...r.texts);
     if (interventions) {
-      out.values.push(v);
-      out.latents.push(l);
-      out.positions.push(p);
-      out.hooks.push(h);
+      records.forEach((list, b) => {
+        // Positions a sample really fed: its prompt and every generated token but the last (rows that
+        // stopped early keep running in the batch; those positions are not the sample's).
+        const fed = P + r.ids[b]!.length - 1;
+        const mine = list.filter((s) => s.position < fed);
+        // Every intervention has a slot; those acting at another hook stay NaN / null in this row.
+        out.values.push(mine.map((s) => slots(n, s, s.values, NaN)));
+        out.latents.push(mine.map((s) => slots<number | null>(n, s, s.latents, null)));
+        out.positions.push(mine.map((s) => s.position));
+        out.hooks.push(mine.map((s) => s.hook));
+      });
     }
-    tick();
+    seeds.forEach(() => tick());
   }
   // Fluency: always under the unsteered model.
   const loss = continuationLoss(model, promptIds, ids);
   const matches = concept ? texts.map((t) => concept.test(t)) : null;
   out.side = { texts, ids, loss: loss.mean, perSampleLoss: loss.perSample, rate: concept ? matchRate(texts, concept) : null, matches };
   return out;
+}
+
+/** Samples generated together in one batch. */
+const SAMPLE_BATCH = 32;
+
+function slots<V>(n: number, s: SteeredPosition, values: readonly V[], empty: V): V[] {
+  const row = new Array<V>(n).fill(empty);
+  s.interventions.forEach((k, j) => (row[k] = values[j]!));
+  return row;
 }
 
 export interface SweepRow {

@@ -10,8 +10,10 @@ import { register as hooks } from './hooks.js';
 import { register as logits } from './logits.js';
 import { register as loss } from './loss.js';
 import { register as organisms } from './organisms.js';
+import { register as patch } from './patch.js';
 import { register as sae } from './sae.js';
 import { register as serve } from './serve.js';
+import { register as steer } from './steer.js';
 import { register as tokenize } from './tokenize.js';
 
 export function registerAll(program: Command): void {
@@ -25,7 +27,9 @@ export function registerAll(program: Command): void {
   logits(program);
   loss(program);
   organisms(program);
+  patch(program);
   sae(program);
   serve(program);
+  steer(program);
   tokenize(program);
 }

@@ -6,6 +6,8 @@
 // K(u) = 1 for |u| < 1/2. z gets gradient only through a (where it passes). theta is trained directly
 // and kept positive after each update. (SAELens trains log(theta); with Adam that moves theta by a factor
 // of about e^lr per step, far too slowly for runs of a few hundred steps to leave a small initial value.)
+// Adam moves every parameter by about lr per step whatever its scale; thresholds live on the scale of
+// pre-activations (~1), weights on ~1/sqrt(d_in), so thresholds get their own multiplier (default 10).
 import * as T from '../../tensor/index.js';
 import { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
@@ -27,7 +29,7 @@ const MIN_THRESHOLD = 1e-6;
 
 class JumpReluRule implements TrainingRule {
   readonly latents = 'dense' as const;
-  readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array }[];
+  readonly extraParams: { name: string; tensor: Tensor; grad: Float32Array; lrScale: number }[];
   private readonly dTheta: Float32Array;
 
   constructor(
@@ -36,7 +38,7 @@ class JumpReluRule implements TrainingRule {
   ) {
     const theta = sae.params.threshold_F!;
     this.dTheta = new Float32Array(theta.size);
-    this.extraParams = [{ name: 'threshold', tensor: theta, grad: this.dTheta }];
+    this.extraParams = [{ name: 'threshold', tensor: theta, grad: this.dTheta, lrScale: opts.thresholdLrScale }];
   }
 
   encode(ctx: StepContext): void {

@@ -3,10 +3,10 @@
 //
 // Choices (measured on 2 cores, see docs/benchmarks.md):
 // - no transpose: MatMul (MLAS SGEMM; batched operands go through its batched GEMM);
-// - any transpose: com.microsoft FusedMatMul, whose transA/transB are handed to MLAS as flags (no
-//   transpose copy), in 2D and batched form alike;
-// - a batched A times a shared B without transA is one 2D product [batch*m, k] @ [k, n]: one big GEMM
-//   beats `batch` small ones and needs no broadcast;
+// - any transpose: com.microsoft FusedMatMul, whose transA/transB reach MLAS as flags (no transpose
+//   copy); it matched or beat Gemm's transA/transB within noise, and unlike Gemm it takes batches;
+// - a batched A times a shared B without transA is one product [1, batch*m, k] @ [1, k, n]: one big
+//   GEMM beats `batch` small ones;
 // - a shared A and a shared B give the same [m, n] for every batch entry: compute it once, copy it.
 import type { MatmulSpec } from '../backend.js';
 import type { OnnxGraphSpec } from './onnx-graph.js';

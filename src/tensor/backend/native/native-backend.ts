@@ -1,10 +1,14 @@
 // The native kernel backend: matmuls run in onnxruntime's MLAS kernels through one-node graphs, called
 // synchronously, reading the caller's arrays in place and writing straight into `out`.
 // Products too small to pay for a native call go to the plain-TypeScript kernel instead.
+// One cost we cannot remove: after each run, onnxruntime-node 1.30's binding copies every fetched output
+// into a fresh ArrayBuffer for its (here unused) return value: ~0.7 ms per 6 MB output on the 2-core VM,
+// more when that buffer is freshly mapped memory (malloc-threshold.ts works around that part).
 import { availableParallelism } from 'node:os';
 import { LoupeError, ShapeError } from '../../../errors.js';
 import type { KernelBackend, MatmulSpec } from '../backend.js';
 import { FastTsBackend } from '../ts-fast.js';
+import { raiseMallocMmapThreshold } from './malloc-threshold.js';
 import { planMatmul } from './matmul-plan.js';
 import { loadOrtBinding, type OrtBinding, type OrtTensorLike } from './ort-binding.js';
 import { SessionCache } from './session-cache.js';
@@ -42,6 +46,7 @@ export class NativeBackend implements KernelBackend {
     this.threads = options.threads ?? availableParallelism();
     this.smallFlops = options.smallFlops ?? DEFAULT_SMALL_FLOPS;
     const spinMicros = options.spinMicros ?? DEFAULT_SPIN_MICROS;
+    raiseMallocMmapThreshold();
     this.sessions = new SessionCache(binding, {
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
@@ -111,7 +116,8 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, s: Matmu
       [aDims, bDims, [batch, m, n]],
     );
   }
-  if (overlaps(out, a, need(aDims)) || overlaps(out, b, need(bDims))) {
+  const outLen = batch * m * n;
+  if (overlaps(out, outLen, a, need(aDims)) || overlaps(out, outLen, b, need(bDims))) {
     throw new ShapeError('matmul', 'out must not share memory with A or B');
   }
 }
@@ -120,9 +126,9 @@ function fmt(d: number[]): string {
   return `[${d.join(',')}]`;
 }
 
-function overlaps(out: Float32Array, x: Float32Array, xLen: number): boolean {
+function overlaps(out: Float32Array, outLen: number, x: Float32Array, xLen: number): boolean {
   if (out.buffer !== x.buffer) return false;
-  const o0 = out.byteOffset, o1 = o0 + out.length * 4;
+  const o0 = out.byteOffset, o1 = o0 + outLen * 4;
   const x0 = x.byteOffset, x1 = x0 + xLen * 4;
   return o0 < x1 && x0 < o1;
 }

@@ -1,0 +1,2 @@
+// Side-effect imports the bundler handles.
+declare module '*.css';
