@@ -25,7 +25,7 @@ export interface SweepCallbacks {
 }
 
 interface LayerWeights {
-  W_O: Float32Array; // [D, H*dh]
+  W_Oh: Float32Array; // [H, D, dh]: W_O [D, H*dh] split by head
   W_V: Float32Array; // [Hkv*dh, D]
   ln1w: Float32Array; // [D]
 }
@@ -51,7 +51,7 @@ export class FrozenBackward {
     this.Hkv = c.nKvHeads;
     this.dh = c.dHead;
     this.layerNorm = c.norm === 'layer';
-    this.w = model.params.blocks.map((b) => ({ W_O: b.attn.W_O.data, W_V: b.attn.W_V.data, ln1w: b.ln1.w.data }));
+    this.w = model.params.blocks.map((b) => ({ W_Oh: splitHeads(b.attn.W_O.data, this.D, this.H, this.dh), W_V: b.attn.W_V.data, ln1w: b.ln1.w.data }));
     this.lnfw = model.params.lnFinal.w.data;
     this.W_U = model.params.W_U.data;
     this.V = c.vocabSize;
@@ -116,50 +116,60 @@ export class FrozenBackward {
   attentionBackward(l: number, g: Float32Array, P: number, S: number): Float32Array {
     const { D, H, Hkv, dh } = this;
     const be = getBackend();
-    const { W_O, W_V, ln1w } = this.w[l]!;
-    const HD = H * dh;
-    const rows = P * S;
-    // gz [P, S, H*dh] = g @ W_O
-    const gz = new Float32Array(rows * HD);
-    be.matmul(g, W_O, gz, { batch: 1, m: rows, k: D, n: HD, transA: false, transB: false, aBatched: false, bBatched: false });
-    // per head [H, P, S*dh]
-    const cols = S * dh;
-    const gzH = new Float32Array(H * P * cols);
-    for (let p = 0; p < P; p++)
-      for (let s = 0; s < S; s++) {
-        const src = (p * S + s) * HD;
-        for (let h = 0; h < H; h++) gzH.set(gz.subarray(src + h * dh, src + (h + 1) * dh), (h * P + p) * cols + s * dh);
-      }
-    // gv_h [Pk, S*dh] = A_h[:P,:P]^T @ gz_h
-    const A = this.patternPrefix(l, P);
-    const gvH = new Float32Array(H * P * cols);
-    be.matmul(A, gzH, gvH, { batch: H, m: P, k: P, n: cols, transA: true, transB: false, aBatched: true, bBatched: true });
-    // sum query heads into their kv head: gv [P, S, Hkv*dh]
+    const { W_Oh, W_V, ln1w } = this.w[l]!;
+    const PS = P * S;
+    // gz per head [H, P*S, dh] = g @ W_O[:, head]: already the layout the pattern product wants ([H, P, S*dh]).
+    const gzH = this.scratch(0, H * PS * dh);
+    be.matmul(g, W_Oh, gzH, { batch: H, m: PS, k: D, n: dh, transA: false, transB: false, aBatched: false, bBatched: true });
+    // gv_h [Pk, S*dh] = A_h[:P,:P]^T @ gz_h (the patterns are stored transposed: MLAS is faster untransposed)
+    const At = this.patternPrefixT(l, P);
+    const gvH = this.scratch(1, H * PS * dh);
+    be.matmul(At, gzH, gvH, { batch: H, m: P, k: P, n: S * dh, transA: false, transB: false, aBatched: true, bBatched: true });
+    // Sum query heads into their kv head: gv [P*S, Hkv*dh].
     const group = H / Hkv;
     const KD = Hkv * dh;
-    const gv = new Float32Array(rows * KD);
+    const gv = this.scratch(2, PS * KD);
+    gv.fill(0);
     for (let h = 0; h < H; h++) {
-      const kv = Math.floor(h / group);
-      for (let p = 0; p < P; p++)
-        for (let s = 0; s < S; s++) {
-          const src = (h * P + p) * cols + s * dh;
-          const dst = (p * S + s) * KD + kv * dh;
-          for (let j = 0; j < dh; j++) gv[dst + j] += gvH[src + j]!;
-        }
+      const kvo = Math.floor(h / group) * dh;
+      const hb = h * PS * dh;
+      for (let r = 0; r < PS; r++) {
+        const src = hb + r * dh;
+        const dst = r * KD + kvo;
+        for (let j = 0; j < dh; j++) gv[dst + j] += gvH[src + j]!;
+      }
     }
-    // gx1 [P, S, D] = gv @ W_V
-    const gx = new Float32Array(rows * D);
-    be.matmul(gv, W_V, gx, { batch: 1, m: rows, k: KD, n: D, transA: false, transB: false, aBatched: false, bBatched: false });
-    const out = g.slice();
+    // gx1 [P*S, D] = gv @ W_V, then through ln1 (frozen denominator) and add the identity path.
+    const gx = this.scratch(3, PS * D);
+    be.matmul(gv, W_V, gx, { batch: 1, m: PS, k: KD, n: D, transA: false, transB: false, aBatched: false, bBatched: false });
+    const out = new Float32Array(PS * D);
     const scale = this.st.ln1Scale[l]!;
     for (let p = 0; p < P; p++) {
+      const inv = 1 / scale[p]!;
       for (let s = 0; s < S; s++) {
         const o = (p * S + s) * D;
-        this.normBackwardRow(gx, o, ln1w, scale[p]!);
-        for (let j = 0; j < D; j++) out[o + j] += gx[o + j]!;
+        if (this.layerNorm) {
+          let m = 0;
+          for (let j = 0; j < D; j++) m += gx[o + j]! * ln1w[j]!;
+          m /= D;
+          for (let j = 0; j < D; j++) out[o + j] = g[o + j]! + (gx[o + j]! * ln1w[j]! - m) * inv;
+        } else {
+          for (let j = 0; j < D; j++) out[o + j] = g[o + j]! + gx[o + j]! * ln1w[j]! * inv;
+        }
       }
     }
     return out;
+  }
+
+  private readonly buffers: Float32Array[] = [];
+
+  /** Reused scratch buffer `slot` of at least n floats (callers overwrite what they read). */
+  private scratch(slot: number, n: number): Float32Array {
+    const b = this.buffers[slot];
+    if (b && b.length >= n) return b.subarray(0, n);
+    const fresh = new Float32Array(Math.max(n, Math.floor((b?.length ?? 0) * 1.5)));
+    this.buffers[slot] = fresh;
+    return fresh.subarray(0, n);
   }
 
   /** g at resid_post_l -> plus the skip path: x_l @ W_skip feeds mlp_out_l, x_l = ln2(resid_mid_l) (or resid_mid_l). */
@@ -196,21 +206,35 @@ export class FrozenBackward {
     }
   }
 
+  private readonly transposed: Float32Array[] = [];
   private readonly prefixCache = new Map<string, Float32Array>();
 
-  /** Layer l's patterns cut to the first P queries and keys, [H, P, P] (the last few are cached). */
-  private patternPrefix(l: number, P: number): Float32Array {
+  /** Layer l's patterns transposed (key-major) and cut to the first P keys and queries, [H, P, P]. */
+  private patternPrefixT(l: number, P: number): Float32Array {
     const Tn = this.st.T;
-    const full = this.st.patterns[l]!;
+    const H = this.H;
+    let full = this.transposed[l];
+    if (!full) {
+      const A = this.st.patterns[l]!;
+      full = new Float32Array(H * Tn * Tn);
+      for (let h = 0; h < H; h++) for (let q = 0; q < Tn; q++) for (let k = 0; k < Tn; k++) full[(h * Tn + k) * Tn + q] = A[(h * Tn + q) * Tn + k]!;
+      this.transposed[l] = full;
+    }
     if (P === Tn) return full;
     const key = `${l}:${P}`;
     const hit = this.prefixCache.get(key);
     if (hit) return hit;
-    const H = this.H;
     const out = new Float32Array(H * P * P);
-    for (let h = 0; h < H; h++) for (let q = 0; q < P; q++) out.set(full.subarray((h * Tn + q) * Tn, (h * Tn + q) * Tn + P), (h * P + q) * P);
+    for (let h = 0; h < H; h++) for (let k = 0; k < P; k++) out.set(full.subarray((h * Tn + k) * Tn, (h * Tn + k) * Tn + P), (h * P + k) * P);
     if (this.prefixCache.size > 2 * this.w.length) this.prefixCache.clear();
     this.prefixCache.set(key, out);
     return out;
   }
+}
+
+/** W_O [D, H*dh] -> [H, D, dh], so one batched product gives every head's gradient in head-major layout. */
+function splitHeads(W_O: Float32Array, D: number, H: number, dh: number): Float32Array {
+  const out = new Float32Array(H * D * dh);
+  for (let h = 0; h < H; h++) for (let d = 0; d < D; d++) for (let j = 0; j < dh; j++) out[(h * D + d) * dh + j] = W_O[d * H * dh + h * dh + j]!;
+  return out;
 }

@@ -194,14 +194,18 @@ export function writeGraphJson(g: AttributionGraph, file: string, o: GraphJsonOp
     put('],"links":[');
     const { source, target, weight } = g.edges;
     let parts: string[] = [];
+    let first = true;
+    const flush = (): void => {
+      if (!parts.length) return;
+      put((first ? '' : ',') + parts.join(','));
+      first = false;
+      parts = [];
+    };
     for (let e = 0; e < weight.length; e++) {
       parts.push(`{"source":${JSON.stringify(ids.get(source[e]!)!)},"target":${JSON.stringify(ids.get(target[e]!)!)},"weight":${round(weight[e]!)}}`);
-      if (parts.length === 5000) {
-        put((e + 1 > 5000 ? ',' : '') + parts.join(','));
-        parts = [];
-      }
+      if (parts.length === 5000) flush();
     }
-    if (parts.length) put((weight.length > parts.length ? ',' : '') + parts.join(','));
+    flush();
     put(']}\n');
     fs.closeSync(fd);
     fs.renameSync(tmp, file);

@@ -253,7 +253,11 @@ export class TranscoderSet {
 
   // ---- disk ----
 
-  save(dir: string): void {
+  /**
+   * Write the set to `dir`. weights: false writes only the manifest (a per-layer set whose layers the
+   * trainer already saved in DIR/layer-L, with their training metadata).
+   */
+  save(dir: string, opts: { weights?: boolean } = {}): void {
     fs.mkdirSync(dir, { recursive: true });
     const manifest: Record<string, unknown> = {
       format: MANIFEST_FORMAT,
@@ -267,7 +271,7 @@ export class TranscoderSet {
       if (!this.saes) throw new InputError('this per-layer set was not built from transcoders; cannot save it');
       manifest.layers = this.saes.map((sae, L) => {
         const sub = `layer-${L}`;
-        saveSae(sae, path.join(dir, sub));
+        if (opts.weights ?? true) saveSae(sae, path.join(dir, sub));
         return { layer: L, path: sub };
       });
     } else {

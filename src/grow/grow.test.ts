@@ -88,6 +88,16 @@ test('an interrupted run resumed from its checkpoint ends with the same weights 
   assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
 });
 
+test('an existing tokenizer is reused, and its size becomes the vocabulary', async () => {
+  const out = path.join(root, 'with-tokenizer');
+  const tokenizer = path.join(root, 'basic', 'tokenizer.json');
+  const spec = tiny();
+  const r = await grow({ out, spec: { ...spec, model: { ...spec.model, vocab: undefined }, train: { ...spec.train, steps: 2 }, data: { path: dataFile, tokenizer } } });
+  assert.equal(r.config.vocabSize, 300);
+  assert.equal(fs.readFileSync(path.join(out, 'tokenizer.json'), 'utf8'), fs.readFileSync(tokenizer, 'utf8'));
+  await assert.rejects(grow({ out: path.join(root, 'with-tokenizer-2'), spec: { ...spec, data: { path: dataFile, tokenizer }, model: { ...spec.model, vocab: 512 } } }), /--vocab 512 differs from the 300 tokens/);
+});
+
 test('resume refuses a different architecture and changed training settings', async () => {
   const out = path.join(root, 'basic');
   await assert.rejects(grow({ out, spec: { model: { arch: 'gpt2' } }, resume: true }), (e: unknown) => e instanceof InputError && /another architecture/.test(e.message) && /arch: run has attn-only, asked for gpt2/.test(e.message));

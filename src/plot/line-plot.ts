@@ -93,14 +93,15 @@ export function drawPlot(series: readonly Series[], opts: LinePlotOptions, w: nu
   const clipId = `${id}-clip`;
   out.push(`<clipPath id="${clipId}"><rect x="${px(m.left)}" y="${px(m.top)}" width="${px(pw)}" height="${px(ph)}"/></clipPath>`);
   const body: string[] = [];
-  for (const r of opts.vLines ?? []) {
+  // Labels of successive vertical lines are staggered so that lines close together stay readable.
+  for (const [li, r] of (opts.vLines ?? []).entries()) {
     if (!inDomain(x, r.at)) continue;
     const X = x.map(r.at);
     const c = r.color ?? '#888';
     body.push(`<line x1="${px(X)}" y1="${px(m.top)}" x2="${px(X)}" y2="${px(m.top + ph)}" stroke="${c}" stroke-dasharray="4 3"/>`);
     // Labels sit right of the line, or left of it near the right edge.
     const right = X > m.left + pw * 0.8;
-    if (r.label) body.push(`<text x="${px(right ? X - 3 : X + 3)}" y="${px(m.top + 11)}"${right ? ' text-anchor="end"' : ''} font-size="10" fill="${c}">${escapeXml(r.label)}</text>`);
+    if (r.label) body.push(`<text x="${px(right ? X - 3 : X + 3)}" y="${px(m.top + 11 + 12 * li)}"${right ? ' text-anchor="end"' : ''} font-size="10" fill="${c}">${escapeXml(r.label)}</text>`);
   }
   for (const r of opts.hLines ?? []) {
     if (!inDomain(y, r.at)) continue;

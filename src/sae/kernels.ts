@@ -330,3 +330,23 @@ export function sparseToDense(lat: SparseLatents, F: number, out = new Float32Ar
   for (let r = 0; r < lat.rows; r++) for (let e = lat.rowPtr[r]!; e < lat.rowPtr[r + 1]!; e++) out[r * F + lat.idx[e]!] = lat.val[e]!;
   return out;
 }
+
+/** Compressed rows of the entries of pre_NF above a per-latent threshold (0 for ReLU): thresholded activations. */
+export function thresholdSparse(pre: Float32Array, n: number, F: number, threshold: Float32Array | null): SparseLatents {
+  let nnz = 0;
+  for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) if (pre[r * F + f]! > (threshold ? threshold[f]! : 0)) nnz++;
+  const lat = emptySparse(n, nnz);
+  let e = 0;
+  for (let r = 0; r < n; r++) {
+    lat.rowPtr[r] = e;
+    for (let f = 0; f < F; f++) {
+      const v = pre[r * F + f]!;
+      if (v > (threshold ? threshold[f]! : 0)) {
+        lat.idx[e] = f;
+        lat.val[e++] = v;
+      }
+    }
+  }
+  lat.rowPtr[n] = e;
+  return lat;
+}

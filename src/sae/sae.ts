@@ -11,7 +11,8 @@ import * as T from '../tensor/index.js';
 import { Tensor } from '../tensor/index.js';
 import { getArchitecture, type Architecture } from './architectures/index.js';
 import { checkConfig, type SaeConfig } from './config.js';
-import { denseToSparse, subRowVector, type SparseLatents } from './kernels.js';
+import { addRowVector, denseToSparse, subRowVector, type SparseLatents } from './kernels.js';
+import { gemm } from './train-step.js';
 
 export interface SaeParams {
   W_enc_FD: Tensor;
@@ -136,12 +137,24 @@ export class Sae {
    * architectures, by decreasing activation for TopK).
    */
   encodeSparse(x_ND: Float32Array, n: number): SparseLatents {
-    if (x_ND.length !== n * this.cfg.dIn) throw new ShapeError('encodeSparse', `expected ${n} rows of ${this.cfg.dIn}, got ${x_ND.length} values`);
-    const pre = T.noGrad(() => this.preActivations(new Tensor(x_ND, [n, this.cfg.dIn])));
-    const sparse = this.arch.activateSparse?.(pre.data, n, this);
+    const { dIn: D, dSae: F } = this.cfg;
+    if (x_ND.length !== n * D) throw new ShapeError('encodeSparse', `expected ${n} rows of ${D}, got ${x_ND.length} values`);
+    // Raw loops rather than tensor ops: this is the bulk path (evaluation, feature harvesting).
+    let xin = x_ND;
+    const s = this.cfg.normalizeActivations === 'expected_average_only_in' ? this.cfg.scalingFactor : 1;
+    if (s !== 1 || this.cfg.applyBDecToInput) {
+      xin = new Float32Array(x_ND.length);
+      const b = this.params.b_dec_O.data;
+      const sub = this.cfg.applyBDecToInput;
+      for (let r = 0; r < n; r++) for (let j = 0; j < D; j++) xin[r * D + j] = s * x_ND[r * D + j]! - (sub ? b[j]! : 0);
+    }
+    const pre = new Float32Array(n * F);
+    gemm(xin, this.params.W_enc_FD.data, pre, n, D, F, false, true);
+    addRowVector(pre, this.params.b_enc_F.data, n, F);
+    const sparse = this.arch.activateSparse?.(pre, n, this);
     if (sparse) return sparse;
-    const acts = T.noGrad(() => this.arch.activate(pre, this));
-    return denseToSparse(acts.data, n, this.cfg.dSae);
+    const acts = T.noGrad(() => this.arch.activate(new Tensor(pre, [n, F]), this));
+    return denseToSparse(acts.data, n, F);
   }
 
   /** Unit-length decoder direction of latent f in output space (what steering adds). */

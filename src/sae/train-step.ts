@@ -228,7 +228,7 @@ export class StepContext {
     } else if (this.acts_BF) {
       const a = this.acts_BF;
       const F = this.F;
-      for (let i = 0; i < a.length; i++) if (a[i] !== 0) fired[i % F] = 1;
+      for (let b = 0; b < this.B; b++) for (let f = 0; f < F; f++) if (a[b * F + f] !== 0) fired[f] = 1;
     }
   }
 }
@@ -269,13 +269,18 @@ export function trainStep(ctx: StepContext, rule: TrainingRule, x_BD: Float32Arr
   for (let b = 0; b < B; b++) for (let j = 0; j < O; j++) mean[j] = mean[j]! + y_BO[b * O + j]!;
   for (let j = 0; j < O; j++) mean[j] = mean[j]! / B;
   let variance = 0;
-  for (let i = 0; i < recon.length; i++) {
-    const e = recon[i]! - y_BO[i]!;
-    err[i] = e;
-    se += e * e;
-    dRecon[i] = (2 / B) * e;
-    const c = y_BO[i]! - mean[i % O]!;
-    variance += c * c;
+  const scale = 2 / B;
+  for (let b = 0; b < B; b++) {
+    const o = b * O;
+    for (let j = 0; j < O; j++) {
+      const i = o + j;
+      const e = recon[i]! - y_BO[i]!;
+      err[i] = e;
+      se += e * e;
+      dRecon[i] = scale * e;
+      const c = y_BO[i]! - mean[j]!;
+      variance += c * c;
+    }
   }
   ctx.losses.mse = se / B;
   ctx.fvu = variance > 0 ? se / variance : 0;

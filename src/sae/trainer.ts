@@ -238,7 +238,7 @@ function accumulateDensity(ctx: StepContext, counts: Float64Array): void {
   } else if (ctx.acts_BF) {
     const a = ctx.acts_BF;
     const F = ctx.F;
-    for (let i = 0; i < a.length; i++) if (a[i] !== 0) counts[i % F] = counts[i % F]! + 1;
+    for (let b = 0; b < ctx.B; b++) for (let f = 0; f < F; f++) if (a[b * F + f] !== 0) counts[f] = counts[f]! + 1;
   }
 }
 

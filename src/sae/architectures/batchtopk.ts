@@ -6,7 +6,7 @@
 import * as T from '../../tensor/index.js';
 import type { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
-import { emptySparse, type SparseLatents } from '../kernels.js';
+import { emptySparse, thresholdSparse, type SparseLatents } from '../kernels.js';
 import type { Sae } from '../sae.js';
 import type { RuleOptions, StepContext, TrainingRule } from '../train-step.js';
 import { jumpReluActivate } from './jumprelu.js';
@@ -104,5 +104,6 @@ registerArchitecture({
     checkHooks(cfg, false, where);
   },
   activate: (pre: Tensor, sae: Sae) => jumpReluActivate(pre, sae.params.threshold_F!.data),
+  activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => thresholdSparse(pre_NF, n, sae.cfg.dSae, sae.params.threshold_F!.data),
   trainingRule: (sae: Sae, opts: RuleOptions) => new BatchTopKRule(sae, opts),
 });

@@ -11,6 +11,7 @@
 import * as T from '../../tensor/index.js';
 import { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
+import { thresholdSparse } from '../kernels.js';
 import type { Sae } from '../sae.js';
 import { warmedCoefficient, type RuleOptions, type StepContext, type TrainingRule } from '../train-step.js';
 import { checkHooks, registerArchitecture } from './registry.js';
@@ -46,7 +47,8 @@ class JumpReluRule implements TrainingRule {
     const theta = this.sae.params.threshold_F!.data;
     const F = ctx.F;
     const acts = ctx.buffer('acts_BF', pre.length);
-    for (let i = 0; i < pre.length; i++) acts[i] = pre[i]! > theta[i % F]! ? pre[i]! : 0;
+    for (let b = 0; b < ctx.B; b++)
+      for (let f = 0, i = b * F; f < F; f++, i++) acts[i] = pre[i]! > theta[f]! ? pre[i]! : 0;
     ctx.acts_BF = acts;
     this.dTheta.fill(0);
   }
@@ -64,7 +66,7 @@ class JumpReluRule implements TrainingRule {
         const z = pre[o + f]!;
         const t = theta[f]!;
         if (z > t) l0++;
-        if (Math.abs(z - t) < eps / 2) this.dTheta[f] = this.dTheta[f]! - lambda / (B * eps);
+        if (z - t < eps / 2 && t - z < eps / 2) this.dTheta[f] = this.dTheta[f]! - lambda / (B * eps);
       }
     }
     ctx.losses.l0 = (lambda * l0) / B;
@@ -77,13 +79,14 @@ class JumpReluRule implements TrainingRule {
     const pre = ctx.pre_BF!;
     const d = ctx.dActs_BF!;
     const dTheta = this.dTheta;
-    for (let i = 0; i < d.length; i++) {
-      const f = i % F;
-      const z = pre[i]!;
-      const t = theta[f]!;
-      if (Math.abs(z - t) < eps / 2) dTheta[f] = dTheta[f]! - (d[i]! * t) / eps;
-      if (!(z > t)) d[i] = 0;
-    }
+    const half = eps / 2;
+    for (let b = 0; b < ctx.B; b++)
+      for (let f = 0, i = b * F; f < F; f++, i++) {
+        const z = pre[i]!;
+        const t = theta[f]!;
+        if (z - t < half && t - z < half) dTheta[f] = dTheta[f]! - (d[i]! * t) / eps;
+        if (!(z > t)) d[i] = 0;
+      }
   }
 
   afterUpdate(): void {
@@ -103,5 +106,6 @@ registerArchitecture({
     checkHooks(cfg, false, where);
   },
   activate: (pre: Tensor, sae: Sae) => jumpReluActivate(pre, sae.params.threshold_F!.data),
+  activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => thresholdSparse(pre_NF, n, sae.cfg.dSae, sae.params.threshold_F!.data),
   trainingRule: (sae: Sae, opts: RuleOptions) => new JumpReluRule(sae, opts),
 });

@@ -6,7 +6,7 @@
 import * as T from '../../tensor/index.js';
 import type { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
-import { rowNorms } from '../kernels.js';
+import { rowNorms, thresholdSparse } from '../kernels.js';
 import type { Sae } from '../sae.js';
 import { warmedCoefficient, type RuleOptions, type StepContext, type TrainingRule } from '../train-step.js';
 import { checkHooks, registerArchitecture, type Architecture } from './registry.js';
@@ -77,6 +77,7 @@ export function reluFamily(name: string, transcoder: boolean, summary: string): 
       checkHooks(cfg, transcoder, where);
     },
     activate: (pre: Tensor) => T.relu(pre),
+    activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => thresholdSparse(pre_NF, n, sae.cfg.dSae, null),
     trainingRule: (_sae: Sae, opts: RuleOptions) => new ReluRule(opts),
   };
 }

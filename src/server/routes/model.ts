@@ -52,7 +52,7 @@ export async function modelRoutes(app: FastifyInstance, ctx: ServerContext, arti
         dictionaries,
         graphs: artifacts.graphs.map((g, i) => ({ id: i, name: g.name })),
         dynamics: artifacts.dynamics.map((d, i) => ({ id: i, name: d.name })),
-        steering: app.hasRoute({ method: 'POST', url: '/api/steer' }) || app.hasRoute({ method: 'POST', url: '/api/steering' }),
+        steering: model !== null,
       };
     },
   );

@@ -74,7 +74,7 @@ export function LinePlot({ series, width = 420, height = 200, xLabel, yLabel, lo
         {xLabel && <text x={W / 2} y={H + 28} class="axis" text-anchor="middle">{xLabel}</text>}
         {series.length > 1 &&
           series.map((s, i) => (
-            <text key={s.name} x={W - 4} y={12 + i * 13} class="axis" text-anchor="end" fill={s.color}>
+            <text key={s.name} x={W - 4} y={12 + i * 13} class="axis" text-anchor="end" style={{ fill: s.color }}>
               {s.name}
             </text>
           ))}

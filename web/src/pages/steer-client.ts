@@ -1,11 +1,11 @@
-// The steering endpoint as the playground calls it.
-//   POST /api/steer  {prompt, interventions: [{feature, mode, amount}], max_new_tokens, seed, temperature, stream: true}
+// The steering playground's endpoint (src/server/routes/steer-stream.ts):
+//   POST /api/steer/stream  {prompt, interventions: [{feature, mode, amount}], max_new_tokens, seed, temperature}
 // Reply, streamed (application/x-ndjson), one event per line:
+//   {"type": "start", "prompt_tokens": n}
 //   {"type": "token", "side": "baseline" | "steered", "text": " the"}      appended to that side
-//   {"type": "done", "baseline": {"text", "loss"?}, "steered": {"text", "loss"?}}
+//   {"type": "done", "baseline": {"text", "loss", "stop"}, "steered": {...}}
 //   {"type": "error", "message": "..."}
-// or, unstreamed (application/json): {"baseline": {"texts": [...]}, "steered": {"texts": [...]}}.
-// Errors are the API's {error: {code, message}} with a 4xx/5xx status.
+// Refusals (bad parameters, no model, prompt over the context) are the API's {error: {code, message}}.
 import { readReply } from '../api';
 
 export const MODES = ['add', 'clamp', 'ablate'] as const;
@@ -52,28 +52,19 @@ export async function runSteering(
     max_new_tokens: req.maxNewTokens,
     seed: req.seed,
     temperature: req.temperature,
-    stream: true,
   };
   let res: Response;
   try {
-    res = await fetch('/api/steer', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
+    res = await fetch('/api/steer/stream', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   } catch (err) {
     if ((err as Error).name === 'AbortError') throw err;
     throw new Error('the Loupe server does not answer (is `loupe serve` still running?)');
   }
-  if (res.status === 404) {
-    const e = await res.json().catch(() => null);
-    if ((e as { error?: { message?: string } } | null)?.error?.message?.startsWith('no route')) throw new Error('this server has no steering endpoint (POST /api/steer); update Loupe or start `loupe serve` with a model');
-  }
   const state: SteerState = { baseline: '', steered: '', done: false, info: null };
   const type = res.headers.get('content-type') ?? '';
   if (!res.ok || !type.includes('ndjson') || !res.body) {
-    const r = await readReply<{ baseline?: { texts?: string[] } | null; steered: { texts?: string[] } }>(res);
-    state.baseline = r.baseline?.texts?.[0] ?? '';
-    state.steered = r.steered.texts?.[0] ?? '';
-    state.done = true;
-    onUpdate(state);
-    return;
+    await readReply(res); // throws the server's message
+    throw new Error('the server did not stream the generations');
   }
   const reader = res.body.getReader();
   const dec = new TextDecoder();

@@ -19,10 +19,11 @@ export interface NativeBackendOptions {
   /** Products of fewer FLOPs (2*batch*m*k*n) than this run in TypeScript; 0 sends everything native. */
   smallFlops?: number;
   /**
-   * How long (microseconds) an idle pool thread spins before sleeping; 0 never spins. Default 300.
-   * A sleeping worker is slow to rejoin on the 2-core benchmark VM (512x768x3072: ~155 GFLOP/s never spinning, ~162 at
-   * 300 us, ~170 at 1000 us), but a long spin steals the core from the next session's workers when
-   * calls alternate between transpose flags (128x768x768 alternating: 122 at 300 us, 85 at 1000 us).
+   * How long (microseconds) an idle pool thread spins before sleeping; 0 (the default) never spins.
+   * Measured on the 2-core VM: spinning bought nothing once output buffers stopped page-faulting
+   * (512x768x3072: 166-179 GFLOP/s at 0 against 157-170 at 300 us), and a spinning pool steals the core
+   * from the next session's worker when calls alternate between transpose flags (128x768x768
+   * alternating: 139 GFLOP/s at 0, 116 at 300 us, 78 at 1000 us).
    */
   spinMicros?: number;
   /** Extra onnxruntime session config entries (e.g. 'session.dynamic_block_base'), for tuning. */
@@ -33,7 +34,7 @@ export interface NativeBackendOptions {
 // so it wins below roughly 25-30k FLOPs (e.g. [1,64] @ [64,172]). Measured with
 // `loupe bench matmul --small-flops 0` against `--backend ts-fast`; see docs/benchmarks.md.
 export const DEFAULT_SMALL_FLOPS = 24_000;
-export const DEFAULT_SPIN_MICROS = 300;
+export const DEFAULT_SPIN_MICROS = 0;
 
 export class NativeBackend implements KernelBackend {
   readonly name = 'native';

@@ -48,7 +48,8 @@ export function GraphCanvas({ graph, nodeOn, linkOn, pinned, selected, onSelect 
       s.h = height;
       s.L = layout(graph, w, height);
       s.grid = new SpatialGrid(s.L.x, s.L.y, nodeOn, w, height);
-      drawBase(base.current!, graph, s.L, w, height, nodeOn, linkOn);
+      if (!base.current) return;
+      drawBase(base.current, graph, s.L, w, height, nodeOn, linkOn);
       overlay();
     };
     redraw();

@@ -136,7 +136,7 @@ export function GraphPage({ route, overview }: { route: Route; overview: Overvie
               <input type="range" min={0} max={1} step={0.01} value={lf} data-testid="link-fraction" onInput={(e) => setParams({ lf: (e.target as HTMLInputElement).value })} />
             </label>
             <span class="legend">
-              <i class="lg feature" /> feature <i class="lg error" /> error <i class="lg embedding" /> token <i class="lg logit" /> logit <i class="lg pos" /> excites <i class="lg neg" /> inhibits <i class="lg pin" /> pinned
+              <i class="lg lg-feature" /> feature <i class="lg lg-error" /> error <i class="lg lg-embedding" /> token <i class="lg lg-logit" /> logit <i class="lg lg-pos" /> excites <i class="lg lg-neg" /> inhibits <i class="lg lg-pin" /> pinned
             </span>
           </div>
           <GraphCanvas graph={graph} nodeOn={pruned.nodeOn} linkOn={pruned.linkOn} pinned={pinned} selected={clicked} onSelect={(id, pin) => (pin && id ? togglePin(id) : setParams({ clicked: id }))} />
