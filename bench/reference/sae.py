@@ -43,10 +43,12 @@ class TopKSAE:
         self.v = {p: np.zeros_like(getattr(self, p)) for p in self.params}
         self.t = 0
 
-    def topk_acts(self, pre, k):
+    def topk_acts(self, pre, k, out=None):
         idx = np.argpartition(-pre, k - 1, axis=1)[:, :k]
         vals = np.maximum(np.take_along_axis(pre, idx, axis=1), 0)
-        acts = np.zeros_like(pre)
+        acts = np.zeros_like(pre) if out is None else out
+        if out is not None:
+            acts.fill(0)
         np.put_along_axis(acts, idx, vals, axis=1)
         return acts
 
@@ -54,19 +56,33 @@ class TopKSAE:
         pre = (x - self.b_dec) @ self.W_enc + self.b_enc
         return self.topk_acts(pre, self.k)
 
+    def buffers(self, B):
+        """[B, d_sae] work arrays, allocated once per batch size (a fresh 400 MB array per product
+        would time the allocator as much as the arithmetic)."""
+        if getattr(self, "_B", None) != B:
+            F = self.W_enc.shape[1]
+            self._B = B
+            self._pre = np.empty((B, F), np.float32)
+            self._acts = np.empty((B, F), np.float32)
+            self._d_acts = np.empty((B, F), np.float32)
+        return self._pre, self._acts, self._d_acts
+
     def step(self, x, lr, dead=None, k_aux=None, aux_coef=1 / 32):
         B = x.shape[0]
+        pre, acts_buf, d_acts = self.buffers(B)
         xin = x - self.b_dec
-        pre = xin @ self.W_enc + self.b_enc  # [B, F]
-        acts = self.topk_acts(pre, self.k)
+        np.matmul(xin, self.W_enc, out=pre)  # [B, F]
+        pre += self.b_enc
+        acts = self.topk_acts(pre, self.k, out=acts_buf)
         recon = acts @ self.W_dec + self.b_dec  # dense decode
         err = recon - x
         loss = float((err.astype(np.float64) ** 2).sum() / B)
         d_recon = (2.0 / B) * err
-        d_acts = d_recon @ self.W_dec.T
+        np.matmul(d_recon, self.W_dec.T, out=d_acts)
         g_W_dec = acts.T @ d_recon
         g_b_dec = d_recon.sum(0)
-        d_pre = d_acts * (acts > 0)
+        d_pre = d_acts
+        d_pre *= acts > 0
         if dead is not None and dead.any() and k_aux:
             n_dead = int(dead.sum())
             ka = min(k_aux, n_dead)

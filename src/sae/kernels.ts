@@ -14,8 +14,18 @@ export interface SparseLatents {
   val: Float32Array;
 }
 
+/** Compressed rows with room for `capacity` entries, in shared memory (parallel kernels can use them). */
 export function emptySparse(rows: number, capacity: number): SparseLatents {
-  return { rows, rowPtr: new Int32Array(rows + 1), idx: new Int32Array(capacity), val: new Float32Array(capacity) };
+  return { rows, rowPtr: sharedInt32(rows + 1), idx: sharedInt32(capacity), val: sharedFloat32(capacity) };
+}
+
+/** A Float32Array on a SharedArrayBuffer: worker threads see the same memory (see parallel.ts). */
+export function sharedFloat32(n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * n));
+}
+
+export function sharedInt32(n: number): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(4 * n));
 }
 
 /** out_BD = x_BD - v_D (row-broadcast). */
@@ -152,11 +162,11 @@ function heapToSorted(h: Heap, idx: Int32Array, val: Float32Array, o: number): v
 // The three sparse loops below are unrolled by four: V8 does not vectorise, and the unrolled form runs
 // about twice as fast on the rows of 64-768 floats SAEs use.
 
-/** out_BO = sparse latents @ W_FO (+ bias_O): only the active rows of W are read. */
-export function sparseDecode(lat: SparseLatents, W: Float32Array, bias: Float32Array | null, out: Float32Array, O: number): void {
-  const { rows, rowPtr, idx, val } = lat;
+/** out_BO = sparse latents @ W_FO (+ bias_O), rows r0..r1: only the active rows of W are read. */
+export function sparseDecode(lat: SparseLatents, W: Float32Array, bias: Float32Array | null, out: Float32Array, O: number, r0 = 0, r1 = lat.rows): void {
+  const { rowPtr, idx, val } = lat;
   const O4 = O - (O % 4);
-  for (let b = 0; b < rows; b++) {
+  for (let b = r0; b < r1; b++) {
     const o = b * O;
     if (bias) out.set(bias, o);
     else out.fill(0, o, o + O);
@@ -176,76 +186,67 @@ export function sparseDecode(lat: SparseLatents, W: Float32Array, bias: Float32A
   }
 }
 
-/**
- * Backward of sparseDecode: dVal[e] = dOut_b . W[f] and dW[f] += val[e] * dOut_b for every active (b, f).
- * One pass per entry over a row of W and a row of dW.
- */
-export function sparseDecodeBackward(lat: SparseLatents, W: Float32Array, dOut: Float32Array, dVal: Float32Array, dW: Float32Array | null, O: number): void {
-  const { rows, rowPtr, idx, val } = lat;
+/** dVal[e] = dOut_b . W[f] for the entries of rows r0..r1 (the latent side of sparseDecode's backward). */
+export function sparseRowDots(lat: SparseLatents, W: Float32Array, dOut: Float32Array, dVal: Float32Array, O: number, r0 = 0, r1 = lat.rows): void {
+  const { rowPtr, idx } = lat;
   const O4 = O - (O % 4);
-  for (let b = 0; b < rows; b++) {
+  for (let b = r0; b < r1; b++) {
     const o = b * O;
     for (let e = rowPtr[b]!; e < rowPtr[b + 1]!; e++) {
       const w = idx[e]! * O;
-      const a = val[e]!;
       let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
       let j = 0;
-      if (dW && a !== 0) {
-        for (; j < O4; j += 4) {
-          const g0 = dOut[o + j]!, g1 = dOut[o + j + 1]!, g2 = dOut[o + j + 2]!, g3 = dOut[o + j + 3]!;
-          d0 += g0 * W[w + j]!;
-          d1 += g1 * W[w + j + 1]!;
-          d2 += g2 * W[w + j + 2]!;
-          d3 += g3 * W[w + j + 3]!;
-          dW[w + j] += a * g0;
-          dW[w + j + 1] += a * g1;
-          dW[w + j + 2] += a * g2;
-          dW[w + j + 3] += a * g3;
-        }
-        for (; j < O; j++) {
-          d0 += dOut[o + j]! * W[w + j]!;
-          dW[w + j] += a * dOut[o + j]!;
-        }
-      } else {
-        for (; j < O4; j += 4) {
-          d0 += dOut[o + j]! * W[w + j]!;
-          d1 += dOut[o + j + 1]! * W[w + j + 1]!;
-          d2 += dOut[o + j + 2]! * W[w + j + 2]!;
-          d3 += dOut[o + j + 3]! * W[w + j + 3]!;
-        }
-        for (; j < O; j++) d0 += dOut[o + j]! * W[w + j]!;
+      for (; j < O4; j += 4) {
+        d0 += dOut[o + j]! * W[w + j]!;
+        d1 += dOut[o + j + 1]! * W[w + j + 1]!;
+        d2 += dOut[o + j + 2]! * W[w + j + 2]!;
+        d3 += dOut[o + j + 3]! * W[w + j + 3]!;
       }
+      for (; j < O; j++) d0 += dOut[o + j]! * W[w + j]!;
       dVal[e] = d0 + d1 + d2 + d3;
     }
   }
 }
 
 /**
- * Backward of pre[b, f] = xin_b . W_enc[f] + b_enc[f] at the active entries only: dW_enc[f] += dPre[e] * xin_b,
- * db_enc[f] += dPre[e]. (The input gradient is sum_e dPre[e] W_enc[f]; callers needing it for b_dec use
- * the per-latent sums in db_enc: see inputBiasGradient.)
+ * dW[f] += coef[e] * src_b (and db[f] += coef[e]) for every entry (b, f) with latent f in f0..f1: the
+ * weight side of a sparse product's backward (decoder: coef = latent value, src = d output; encoder:
+ * coef = d pre-activation, src = input). Entries are visited in order, so splitting the latent range
+ * across threads gives bit-identical sums.
  */
-export function sparseEncodeBackward(lat: SparseLatents, dPre: Float32Array, xin: Float32Array, dW: Float32Array, db: Float32Array, D: number): void {
+export function sparseScatter(lat: SparseLatents, coef: Float32Array, src: Float32Array, N: number, dW: Float32Array, db: Float32Array | null, f0 = 0, f1 = Infinity): void {
   const { rows, rowPtr, idx } = lat;
-  const D4 = D - (D % 4);
+  const N4 = N - (N % 4);
   for (let b = 0; b < rows; b++) {
-    const o = b * D;
+    const o = b * N;
     for (let e = rowPtr[b]!; e < rowPtr[b + 1]!; e++) {
-      const g = dPre[e]!;
-      if (g === 0) continue;
       const f = idx[e]!;
-      db[f] += g;
-      const w = f * D;
+      if (f < f0 || f >= f1) continue;
+      const g = coef[e]!;
+      if (g === 0) continue;
+      if (db) db[f] += g;
+      const w = f * N;
       let j = 0;
-      for (; j < D4; j += 4) {
-        dW[w + j] += g * xin[o + j]!;
-        dW[w + j + 1] += g * xin[o + j + 1]!;
-        dW[w + j + 2] += g * xin[o + j + 2]!;
-        dW[w + j + 3] += g * xin[o + j + 3]!;
+      for (; j < N4; j += 4) {
+        dW[w + j] += g * src[o + j]!;
+        dW[w + j + 1] += g * src[o + j + 1]!;
+        dW[w + j + 2] += g * src[o + j + 2]!;
+        dW[w + j + 3] += g * src[o + j + 3]!;
       }
-      for (; j < D; j++) dW[w + j] += g * xin[o + j]!;
+      for (; j < N; j++) dW[w + j] += g * src[o + j]!;
     }
   }
+}
+
+/** Backward of sparseDecode: dVal[e] = dOut_b . W[f] and dW[f] += val[e] * dOut_b (single thread). */
+export function sparseDecodeBackward(lat: SparseLatents, W: Float32Array, dOut: Float32Array, dVal: Float32Array, dW: Float32Array | null, O: number): void {
+  sparseRowDots(lat, W, dOut, dVal, O);
+  if (dW) sparseScatter(lat, lat.val, dOut, O, dW, null);
+}
+
+/** Backward of pre[b, f] = xin_b . W_enc[f] + b_enc[f] at the active entries only (single thread). */
+export function sparseEncodeBackward(lat: SparseLatents, dPre: Float32Array, xin: Float32Array, dW: Float32Array, db: Float32Array, D: number): void {
+  sparseScatter(lat, dPre, xin, D, dW, db);
 }
 
 /**

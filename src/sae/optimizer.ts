@@ -117,7 +117,7 @@ export class SaeOptimizer {
  * gradient loses its component along the row first (it would only change the length), and the row is
  * rescaled to unit norm after its update, in the same pass.
  */
-function adamUpdate(
+export function adamUpdate(
   w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
   b1: number, b2: number, eps: number, stepSize: number, rc2: number, unitRows: number,
 ): void {

@@ -39,7 +39,7 @@ for (const [arch, extra] of [
   ['topk', { k: 4, batchSize: 128 }],
   ['batchtopk', { k: 4, batchSize: 128 }],
   ['relu', { l1Coefficient: 1, batchSize: 64 }],
-  ['jumprelu', { l0Coefficient: 1, initThreshold: 0.1, batchSize: 64 }],
+  ['jumprelu', { l0Coefficient: 0.3, initThreshold: 0.1, thresholdLrScale: 1, batchSize: 64 }],
 ] as const) {
   test(`${arch} SAE recovers the ground-truth directions of synthetic data`, async () => {
     const source = synthetic();

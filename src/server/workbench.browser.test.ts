@@ -151,7 +151,7 @@ test('workbench in chromium: feature page, inspector, steering, graph, training,
   await t.test('graph explorer: a 5,000-node / 50,000-link graph stays interactive (hover latency reported)', async () => {
     await page.goto(`${base}#/graph?g=1`);
     await page.getByText('of 5,000 nodes').waitFor();
-    await page.waitForFunction(() => !!(globalThis as unknown as PageGlobals).__loupeGraph && (globalThis as unknown as PageGlobals).__loupeGraph.shownIds(1).length > 0);
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).__loupeGraph?.shownIds(1).length ?? 0) > 0);
     await page.evaluate(() => ((globalThis as unknown as PageGlobals).__loupeHover = { handler: [], frame: [] }));
     const ids = await page.evaluate(() => (globalThis as unknown as PageGlobals).__loupeGraph!.shownIds(100000));
     const pick = Array.from({ length: 40 }, (_, i) => ids[Math.floor(((i + 0.5) * ids.length) / 40)]!);
@@ -159,7 +159,7 @@ test('workbench in chromium: feature page, inspector, steering, graph, training,
       const p = await page.evaluate((x) => (globalThis as unknown as PageGlobals).__loupeGraph!.nodeAt(x), id);
       assert.ok(p, `node ${id} has no position`);
       await page.mouse.move(p.x, p.y);
-      await page.evaluate(() => new Promise((r) => (globalThis as unknown as PageGlobals).requestAnimationFrame(() => (globalThis as unknown as PageGlobals).requestAnimationFrame(r))));
+      await page.evaluate(() => new Promise<void>((r) => (globalThis as unknown as PageGlobals).requestAnimationFrame(() => (globalThis as unknown as PageGlobals).requestAnimationFrame(() => r()))));
     }
     const hov = await page.evaluate(() => (globalThis as unknown as PageGlobals).__loupeHover!);
     const q = (xs: number[], f: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(f * xs.length))]!;
@@ -174,12 +174,15 @@ test('workbench in chromium: feature page, inspector, steering, graph, training,
 
   await t.test('graph explorer: click, pin, supernode, prune; state in the URL survives a reload; labels stay text', async () => {
     await page.goto(`${base}#/graph?g=0`);
-    await page.waitForFunction(() => !!(globalThis as unknown as PageGlobals).__loupeGraph && (globalThis as unknown as PageGlobals).__loupeGraph.shownIds(1).length > 0);
+    await page.getByTestId('graph-prompt').filter({ hasText: HTML_TOKEN }).waitFor();
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).__loupeGraph?.shownIds(1).length ?? 0) > 0);
     assert.equal(await page.getByTestId('graph-prompt').textContent(), `Fact: the${HTML_TOKEN} of Dallas is`);
     const ids = await page.evaluate(() => (globalThis as unknown as PageGlobals).__loupeGraph!.shownIds(100000).filter((id) => /^\d+_\d+_\d+$/.test(id)));
     const click = async (id: string, shift = false): Promise<void> => {
       const p = (await page.evaluate((x) => (globalThis as unknown as PageGlobals).__loupeGraph!.nodeAt(x), id))!;
-      await page.mouse.click(p.x, p.y, { modifiers: shift ? ['Shift'] : [] });
+      if (shift) await page.keyboard.down('Shift');
+      await page.mouse.click(p.x, p.y);
+      if (shift) await page.keyboard.up('Shift');
     };
     await click(ids[0]!);
     await page.locator('#node-panel').waitFor();
@@ -198,7 +201,7 @@ test('workbench in chromium: feature page, inspector, steering, graph, training,
     await page.waitForFunction(() => (globalThis as unknown as PageGlobals).location.hash.includes('nt=0.5'));
     const hash = await page.evaluate(() => (globalThis as unknown as PageGlobals).location.hash);
     await page.reload();
-    await page.waitForFunction(() => !!(globalThis as unknown as PageGlobals).__loupeGraph && (globalThis as unknown as PageGlobals).__loupeGraph.shownIds(1).length > 0);
+    await page.waitForFunction(() => ((globalThis as unknown as PageGlobals).__loupeGraph?.shownIds(1).length ?? 0) > 0);
     assert.equal(await page.evaluate(() => (globalThis as unknown as PageGlobals).location.hash), hash);
     await page.getByText('Subgraph (3 pinned, 1 supernodes)').waitFor();
     assert.equal(await page.locator('#subgraph svg text', { hasText: 'Texas <b>bold</b>' }).count(), 1);

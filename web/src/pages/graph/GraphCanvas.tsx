@@ -41,6 +41,7 @@ export function GraphCanvas({ graph, nodeOn, linkOn, pinned, selected, onSelect 
   useEffect(() => {
     const el = wrap.current;
     if (!el) return;
+    state.current.hover = -1; // an index into the previous graph
     const redraw = (): void => {
       const w = Math.max(400, el.clientWidth);
       const s = state.current;
