@@ -36,8 +36,9 @@ export interface SaeBenchResult {
 
 export function benchSaeTraining(opts: SaeBenchOptions): SaeBenchResult {
   const { dIn: D, latents: F, k, batch: B, steps } = opts;
-  const sae = Sae.zeros(defaultConfig({ architecture: 'topk', dIn: D, dSae: F, k }));
-  initializeSae(sae, { seed: opts.seed ?? 0 });
+  const fresh = Sae.zeros(defaultConfig({ architecture: 'topk', dIn: D, dSae: F, k }));
+  initializeSae(fresh, { seed: opts.seed ?? 0 });
+  const sae = fresh.shared(); // as the trainer does: shared memory lets the kernel pool use every core
   const rng = new Rng((opts.seed ?? 0) + 1);
   // Two batches of random activations, alternated (generating fresh data each step would time the RNG).
   const data = [0, 1].map(() => {

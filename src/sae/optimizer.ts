@@ -2,6 +2,8 @@
 // decoder constraint around it. For unit-norm decoders the gradient's component along each decoder row
 // is removed first (it would only change the row's length) and rows are renormalised after the step.
 import type { Tensor } from '../tensor/index.js';
+import { sharedFloat32 } from './kernels.js';
+import { kernelPool } from './parallel.js';
 import type { Sae } from './sae.js';
 import type { StepContext, TrainingRule } from './train-step.js';
 
@@ -68,8 +70,8 @@ export class SaeOptimizer {
     ];
     if (p.W_skip_DO && g.W_skip_DO) this.params.push({ name: 'W_skip_DO', tensor: p.W_skip_DO, grad: g.W_skip_DO });
     for (const e of rule.extraParams) this.params.push(e);
-    this.m = this.params.map((q) => new Float32Array(q.tensor.size));
-    this.v = this.params.map((q) => new Float32Array(q.tensor.size));
+    this.m = this.params.map((q) => sharedFloat32(q.tensor.size));
+    this.v = this.params.map((q) => sharedFloat32(q.tensor.size));
     this.beta1 = opts.beta1 ?? 0.9;
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
@@ -87,9 +89,14 @@ export class SaeOptimizer {
     const c2 = 1 - Math.pow(this.beta2, t);
     const stepSize = lr / c1;
     const rc2 = 1 / Math.sqrt(c2);
+    const pool = kernelPool();
     this.params.forEach((q, i) => {
-      const rows = q.name === 'W_dec_FO' && this.unitDecoder ? this.sae.cfg.dSae : 0;
-      adamUpdate(q.tensor.data, q.grad, this.m[i]!, this.v[i]!, this.beta1, this.beta2, this.eps, stepSize * (q.lrScale ?? 1), rc2, rows);
+      const unitRows = q.name === 'W_dec_FO' && this.unitDecoder;
+      // Rows of a weight matrix (one per latent), or single elements for vectors: split across threads.
+      const N = q.tensor.ndim === 2 ? q.tensor.shape[1]! : 1;
+      const task = { kind: 'adam' as const, w: q.tensor.data, g: q.grad, m: this.m[i]!, v: this.v[i]!, N, b1: this.beta1, b2: this.beta2, eps: this.eps, stepSize: stepSize * (q.lrScale ?? 1), rc2, unitRows };
+      if (q.tensor.size >= 1 << 16) pool.run(task, q.tensor.size / N);
+      else adamUpdate(task.w, task.g, task.m, task.v, task.b1, task.b2, task.eps, task.stepSize, task.rc2, unitRows ? q.tensor.size / N : 0);
     });
     this.rule.afterUpdate?.();
   }

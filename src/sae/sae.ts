@@ -11,8 +11,8 @@ import * as T from '../tensor/index.js';
 import { Tensor } from '../tensor/index.js';
 import { getArchitecture, type Architecture } from './architectures/index.js';
 import { checkConfig, type SaeConfig } from './config.js';
-import { addRowVector, denseToSparse, subRowVector, type SparseLatents } from './kernels.js';
-import { gemm } from './train-step.js';
+import { addRowVector, denseToSparse, sharedFloat32, type SparseLatents } from './kernels.js';
+import { gemm } from './step-context.js';
 
 export interface SaeParams {
   W_enc_FD: Tensor;
@@ -211,6 +211,26 @@ export class Sae {
     );
   }
 
+  /** The same dictionary with its weights copied into shared memory (for the multi-threaded trainer). */
+  shared(): Sae {
+    const copy = (t: Tensor | null): Tensor | null => {
+      if (!t) return null;
+      if (t.data.buffer instanceof SharedArrayBuffer) return t;
+      const d = sharedFloat32(t.size);
+      d.set(t.data);
+      return new Tensor(d, t.shape);
+    };
+    const p = this.params;
+    return new Sae(this.cfg, {
+      W_enc_FD: copy(p.W_enc_FD)!,
+      b_enc_F: copy(p.b_enc_F)!,
+      W_dec_FO: copy(p.W_dec_FO)!,
+      b_dec_O: copy(p.b_dec_O)!,
+      threshold_F: copy(p.threshold_F),
+      W_skip_DO: copy(p.W_skip_DO),
+    });
+  }
+
   private checkWidth(x: Tensor, d: number, op: string): void {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== d) {
       throw new ShapeError(`Sae.${op}`, `expected a last dimension of ${d} (${op === 'decode' ? 'd_sae' : 'd_in'} of this ${this.cfg.architecture} dictionary)`, [x.shape]);
@@ -220,11 +240,4 @@ export class Sae {
   private checkLatent(f: number): void {
     if (!Number.isInteger(f) || f < 0 || f >= this.cfg.dSae) throw new InputError(`latent ${f} is outside [0, ${this.cfg.dSae})`, { latent: f });
   }
-}
-
-/** xin_BD = x_BD - b_dec when the config applies b_dec to the input, else x itself (raw buffers). */
-export function encoderInput(sae: Sae, x_BD: Float32Array, B: number, out: Float32Array): Float32Array {
-  if (!sae.cfg.applyBDecToInput) return x_BD;
-  subRowVector(x_BD, sae.params.b_dec_O.data, out, B, sae.cfg.dIn);
-  return out;
 }

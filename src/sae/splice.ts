@@ -13,7 +13,7 @@ import * as T from '../tensor/index.js';
 import { Tensor } from '../tensor/index.js';
 import { sparseDecode, type SparseLatents } from './kernels.js';
 import type { Sae } from './sae.js';
-import { gemm } from './train-step.js';
+import { gemm } from './step-context.js';
 
 export interface SpliceEvent {
   /** The hook whose activation is replaced (the output hook for a transcoder). */

@@ -10,13 +10,12 @@
 //   loss    = sum_b ||recon_b - y_b||^2 / B + rule's extra terms
 // Sparse rules never materialise pre_BF for the whole batch: the GEMM runs in row chunks and each chunk
 // is reduced to its top latents at once, so decode and backward touch only k latents per row.
-import { ShapeError } from '../errors.js';
-import { getBackend, type Tensor } from '../tensor/index.js';
-import {
-  addColumnSums, addRowVector, emptySparse, inputBiasGradient, sparseDecode, sparseDecodeBackward, sparseEncodeBackward,
-  type SparseLatents,
-} from './kernels.js';
-import { encoderInput, type Sae } from './sae.js';
+import type { Tensor } from '../tensor/index.js';
+import { addColumnSums, addRowVector, inputBiasGradient, type SparseLatents } from './kernels.js';
+import { kernelPool } from './parallel.js';
+import { gemm, type StepContext } from './step-context.js';
+
+export { StepContext, chunkRows, gemm } from './step-context.js';
 
 /** Architecture-specific training settings (the trainer fills defaults). */
 export interface RuleOptions {
@@ -76,163 +75,6 @@ export interface TrainingRule {
   loadState?(state: Record<string, Float32Array>): void;
 }
 
-/** Rows per encoder chunk for sparse rules: keeps the [rows, F] pre-activation scratch near 32 MB. */
-export function chunkRows(B: number, F: number, floats = 8 << 20): number {
-  return Math.max(1, Math.min(B, Math.floor(floats / F)));
-}
-
-export function gemm(a: Float32Array, b: Float32Array, out: Float32Array, m: number, k: number, n: number, transA = false, transB = false): void {
-  getBackend().matmul(a, b, out, { batch: 1, m, k, n, transA, transB, aBatched: false, bBatched: false });
-}
-
-/** Buffers of one step, reused across steps of the same batch size. */
-export class StepContext {
-  readonly sae: Sae;
-  readonly D: number;
-  readonly O: number;
-  readonly F: number;
-  B = 0;
-  x_BD: Float32Array = new Float32Array(0);
-  y_BO: Float32Array = new Float32Array(0);
-  xin_BD: Float32Array = new Float32Array(0);
-  private xinScratch: Float32Array = new Float32Array(0);
-  /** Dense rules (and BatchTopK): full pre-activations, kept for the backward pass. */
-  pre_BF: Float32Array | null = null;
-  acts_BF: Float32Array | null = null;
-  dActs_BF: Float32Array | null = null;
-  sparse: SparseLatents | null = null;
-  /** d loss / d value of each sparse entry, turned into d loss / d pre by activationBackward. */
-  dVal: Float32Array = new Float32Array(0);
-  extra: ExtraLatents[] = [];
-  recon_BO: Float32Array = new Float32Array(0);
-  err_BO: Float32Array = new Float32Array(0);
-  dRecon_BO: Float32Array = new Float32Array(0);
-  readonly grads: GradBuffers;
-  /** Latents that have not fired for the trainer's dead window, as a mask and as a list. */
-  deadMask: Uint8Array;
-  deadList: Int32Array = new Int32Array(0);
-  step = 0;
-  totalSteps = 1;
-  losses: Record<string, number> = {};
-  /** Batch FVU: sum ||recon - y||^2 / sum ||y - mean(y)||^2. */
-  fvu = 0;
-  l0 = 0;
-  private scratch = new Map<string, Float32Array>();
-  /** When set, time spent per phase of the step accumulates here (ms), for benchmarks. */
-  timings: Record<string, number> | null = null;
-  private lastMark = 0;
-
-  /** Close the phase that ran since the previous mark, charging it to `phase` (no-op unless timing). */
-  mark(phase: string): void {
-    if (!this.timings) return;
-    const now = performance.now();
-    if (phase !== '') this.timings[phase] = (this.timings[phase] ?? 0) + now - this.lastMark;
-    this.lastMark = now;
-  }
-
-  constructor(sae: Sae) {
-    this.sae = sae;
-    this.D = sae.cfg.dIn;
-    this.O = sae.cfg.dOut;
-    this.F = sae.cfg.dSae;
-    const p = sae.params;
-    this.grads = {
-      W_enc_FD: new Float32Array(p.W_enc_FD.size),
-      b_enc_F: new Float32Array(p.b_enc_F.size),
-      W_dec_FO: new Float32Array(p.W_dec_FO.size),
-      b_dec_O: new Float32Array(p.b_dec_O.size),
-      W_skip_DO: p.W_skip_DO ? new Float32Array(p.W_skip_DO.size) : null,
-    };
-    this.deadMask = new Uint8Array(this.F);
-  }
-
-  /** A scratch buffer of at least n floats, kept between steps (contents undefined). */
-  buffer(name: string, n: number): Float32Array {
-    let b = this.scratch.get(name);
-    if (!b || b.length < n) {
-      b = new Float32Array(n);
-      this.scratch.set(name, b);
-    }
-    return b.length === n ? b : b.subarray(0, n);
-  }
-
-  /** Sparse latents with a fixed number of entries per row (TopK), reused between steps. */
-  fixedSparse(name: string, rows: number, perRow: number): SparseLatents {
-    const cached = this.fixed.get(name);
-    if (cached && cached.rows === rows && cached.idx.length === rows * perRow) return cached;
-    const lat = emptySparse(rows, rows * perRow);
-    for (let r = 0; r <= rows; r++) lat.rowPtr[r] = r * perRow;
-    this.fixed.set(name, lat);
-    return lat;
-  }
-  private readonly fixed = new Map<string, SparseLatents>();
-
-  setDead(mask: Uint8Array): void {
-    this.deadMask = mask;
-    let n = 0;
-    for (let f = 0; f < mask.length; f++) if (mask[f]) n++;
-    const list = new Int32Array(n);
-    n = 0;
-    for (let f = 0; f < mask.length; f++) if (mask[f]) list[n++] = f;
-    this.deadList = list;
-  }
-
-  begin(x_BD: Float32Array, y_BO: Float32Array, B: number): void {
-    if (x_BD.length !== B * this.D) throw new ShapeError('train step', `input has ${x_BD.length} values, expected ${B} x ${this.D}`);
-    if (y_BO.length !== B * this.O) throw new ShapeError('train step', `target has ${y_BO.length} values, expected ${B} x ${this.O}`);
-    this.B = B;
-    this.x_BD = x_BD;
-    this.y_BO = y_BO;
-    if (this.xinScratch.length !== B * this.D) this.xinScratch = new Float32Array(B * this.D);
-    this.xin_BD = encoderInput(this.sae, x_BD, B, this.xinScratch);
-    if (this.recon_BO.length !== B * this.O) {
-      this.recon_BO = new Float32Array(B * this.O);
-      this.err_BO = new Float32Array(B * this.O);
-      this.dRecon_BO = new Float32Array(B * this.O);
-    }
-    const g = this.grads;
-    g.W_enc_FD.fill(0);
-    g.b_enc_F.fill(0);
-    g.W_dec_FO.fill(0);
-    g.b_dec_O.fill(0);
-    g.W_skip_DO?.fill(0);
-    this.extra = [];
-    this.losses = {};
-    this.sparse = null;
-    this.acts_BF = null;
-    this.dActs_BF = null;
-    this.pre_BF = null;
-  }
-
-  /** Dense pre-activations of the whole batch into a reused buffer (dense rules, BatchTopK). */
-  densePre(): Float32Array {
-    const { B, D, F } = this;
-    const pre = this.buffer('pre_BF', B * F);
-    gemm(this.xin_BD, this.sae.params.W_enc_FD.data, pre, B, D, F, false, true);
-    addRowVector(pre, this.sae.params.b_enc_F.data, B, F);
-    this.pre_BF = pre;
-    return pre;
-  }
-
-  get totalLoss(): number {
-    let s = 0;
-    for (const v of Object.values(this.losses)) s += v;
-    return s;
-  }
-
-  /** Latents that fired in this step, OR-ed into `fired` (for dead-latent tracking and density). */
-  markFired(fired: Uint8Array): void {
-    if (this.sparse) {
-      const { idx, val, rowPtr, rows } = this.sparse;
-      for (let e = 0; e < rowPtr[rows]!; e++) if (val[e]! > 0) fired[idx[e]!] = 1;
-    } else if (this.acts_BF) {
-      const a = this.acts_BF;
-      const F = this.F;
-      for (let b = 0; b < this.B; b++) for (let f = 0; f < F; f++) if (a[b * F + f] !== 0) fired[f] = 1;
-    }
-  }
-}
-
 /**
  * One forward + backward pass: fills ctx.grads (and the rule's extra gradients) and ctx.losses.
  * x_BD is the input batch, y_BO the target (x itself for an SAE), both already normalised.
@@ -249,8 +91,9 @@ export function trainStep(ctx: StepContext, rule: TrainingRule, x_BD: Float32Arr
 
   // ---- decode
   const recon = ctx.recon_BO;
+  const pool = kernelPool();
   if (rule.latents === 'sparse') {
-    sparseDecode(ctx.sparse!, p.W_dec_FO.data, p.b_dec_O.data, recon, O);
+    pool.run({ kind: 'decode', lat: ctx.sparse!, W: p.W_dec_FO.data, bias: p.b_dec_O.data, out: recon, O }, B);
   } else {
     gemm(ctx.acts_BF!, p.W_dec_FO.data, recon, B, F, O);
     addRowVector(recon, p.b_dec_O.data, B, O);
@@ -292,7 +135,8 @@ export function trainStep(ctx: StepContext, rule: TrainingRule, x_BD: Float32Arr
     const lat = ctx.sparse!;
     const nnz = lat.rowPtr[B]!;
     ctx.dVal = ctx.buffer('dVal', nnz);
-    sparseDecodeBackward(lat, p.W_dec_FO.data, dRecon, ctx.dVal, g.W_dec_FO, O);
+    pool.run({ kind: 'dots', lat, W: p.W_dec_FO.data, dOut: dRecon, dVal: ctx.dVal, O }, B);
+    pool.run({ kind: 'scatter', lat, coef: lat.val, src: dRecon, N: O, dW: g.W_dec_FO, db: null }, F);
     let active = 0;
     for (let e = 0; e < nnz; e++) if (lat.val[e]! > 0) active++;
     ctx.l0 = active / B;
@@ -314,13 +158,13 @@ export function trainStep(ctx: StepContext, rule: TrainingRule, x_BD: Float32Arr
 
   // ---- encoder backward
   if (rule.latents === 'sparse') {
-    sparseEncodeBackward(ctx.sparse!, ctx.dVal, ctx.xin_BD, g.W_enc_FD, g.b_enc_F, D);
+    pool.run({ kind: 'scatter', lat: ctx.sparse!, coef: ctx.dVal, src: ctx.xin_BD, N: D, dW: g.W_enc_FD, db: g.b_enc_F }, F);
   } else {
     const dPre = ctx.dActs_BF!;
     gemm(dPre, ctx.xin_BD, g.W_enc_FD, F, B, D, true, false);
     addColumnSums(dPre, g.b_enc_F, B, F);
   }
-  for (const ex of ctx.extra) sparseEncodeBackward(ex.lat, ex.dPre, ctx.xin_BD, g.W_enc_FD, g.b_enc_F, D);
+  for (const ex of ctx.extra) pool.run({ kind: 'scatter', lat: ex.lat, coef: ex.dPre, src: ctx.xin_BD, N: D, dW: g.W_enc_FD, db: g.b_enc_F }, F);
   // b_enc's gradient is exactly sum_b dPre[b, :], which is what b_dec's input path needs.
   if (ctx.sae.cfg.applyBDecToInput) inputBiasGradient(g.b_enc_F, p.W_enc_FD.data, g.b_dec_O, F, D);
   if (p.W_skip_DO) gemm(x_BD, dRecon, g.W_skip_DO!, D, B, O, true, false);

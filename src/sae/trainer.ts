@@ -106,6 +106,7 @@ export async function trainSae(run: TrainRunOptions): Promise<TrainResult> {
     sae = await initialise(cfg, buffer, o);
   }
 
+  sae = sae.shared(); // weights in shared memory, so the kernel pool's workers can help (parallel.ts)
   const ctx = new StepContext(sae);
   ctx.totalSteps = o.totalSteps;
   const rule = sae.arch.trainingRule(sae, defaultRuleOptions(cfg, o.totalSteps, o));

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as attribute } from './attribute.js';
 import { register as bench } from './bench.js';
+import { register as demo } from './demo.js';
 import { register as dynamics } from './dynamics.js';
 import { register as features } from './features.js';
 import { register as generate } from './generate.js';
@@ -12,6 +13,7 @@ import { register as intervene } from './intervene.js';
 import { register as logits } from './logits.js';
 import { register as loss } from './loss.js';
 import { register as organisms } from './organisms.js';
+import { register as organismsTwoHop } from './organisms-two-hop.js';
 import { register as patch } from './patch.js';
 import { register as sae } from './sae.js';
 import { register as serve } from './serve.js';
@@ -22,6 +24,7 @@ import { register as transcoders } from './transcoders.js';
 export function registerAll(program: Command): void {
   attribute(program);
   bench(program);
+  demo(program);
   dynamics(program);
   features(program);
   generate(program);
@@ -32,6 +35,7 @@ export function registerAll(program: Command): void {
   logits(program);
   loss(program);
   organisms(program);
+  organismsTwoHop(program); // adds `organisms two-hop`: after organisms
   patch(program);
   sae(program);
   serve(program);

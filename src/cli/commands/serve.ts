@@ -67,27 +67,6 @@ export function register(program: Command): void {
       const sourcePaths: Partial<SourcePaths> = { ...(flags.model ? { model: flags.model } : {}), ...(flags.tokenizer ? { tokenizer: flags.tokenizer } : {}), ...(flags.sae ? { dictionary: flags.sae } : {}) };
       await serveWorkbench({ ...flags, providers, artifacts, sourcePaths });
     });
-
-  program
-    .command('demo')
-    .description('Open the workbench on the embedded synthetic model: builds a small feature database (once) and an example graph, then serves them')
-    .option('--dir <dir>', 'where the demo files go', path.join(os.tmpdir(), 'loupe-demo'))
-    .option('--port <n>', 'port (0: any free one)', parseIntOption('port', 0, 65535), 7777)
-    .option('--no-open', 'do not open a browser')
-    .option('--json', 'print {"url": ...} on one line once listening')
-    .action(async (flags: { dir: string; port: number; open: boolean; json?: boolean }) => {
-      const files = await prepareDemo(flags.dir);
-      await serveWorkbench({
-        db: files.db,
-        host: '127.0.0.1',
-        port: flags.port,
-        providers: ['offline'],
-        open: flags.open,
-        json: flags.json,
-        artifacts: { graphs: [{ name: 'example-graph.json', path: files.graph }], dynamics: [], dictionary: null, transcoders: [] },
-        sourcePaths: {},
-      });
-    });
 }
 
 /** The demo's database (synthetic model, 64 features) and an example attribution graph, made once in dir. */
@@ -114,7 +93,7 @@ export async function prepareDemo(dir: string): Promise<{ db: string; graph: str
   return { db, graph };
 }
 
-interface WorkbenchFlags {
+export interface WorkbenchFlags {
   db: string;
   host: string;
   port: number;
@@ -127,7 +106,7 @@ interface WorkbenchFlags {
   json?: boolean;
 }
 
-async function serveWorkbench(flags: WorkbenchFlags): Promise<void> {
+export async function serveWorkbench(flags: WorkbenchFlags): Promise<void> {
   if (!/^(127\.|localhost$|::1$)/.test(flags.host)) process.stderr.write(`loupe: warning: binding ${flags.host} exposes the API beyond this machine\n`);
   let app: FastifyInstance;
   let close: () => Promise<void>;

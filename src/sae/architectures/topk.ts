@@ -10,6 +10,7 @@ import { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
 import { sparseDecode, sparseDecodeBackward, topkRows, type SparseLatents } from '../kernels.js';
 import type { Sae } from '../sae.js';
+import { kernelPool } from '../parallel.js';
 import { chunkRows, gemm, type RuleOptions, type StepContext, type TrainingRule } from '../train-step.js';
 import { checkHooks, checkK, registerArchitecture, type Architecture } from './registry.js';
 
@@ -88,15 +89,26 @@ class TopKRule implements TrainingRule {
     const kAux = Math.min(this.opts.kAux, ctx.deadList.length);
     this.aux = kAux > 0 ? ctx.fixedSparse('auxk', B, kAux) : null;
     const C = chunkRows(B, F);
-    const pre = ctx.buffer('preChunk', C * F);
+    const pool = kernelPool();
+    // The GEMM runs on ordinary memory (the native backend cannot read shared buffers); the top-k then
+    // runs on a shared copy of each chunk so the kernel pool can split it.
+    const W = ctx.mirror('W_enc_FD', p.W_enc_FD.data);
+    const xin = ctx.mirror('xin_BD', ctx.xin_BD);
+    const pre = ctx.plainBuffer('preChunk', C * F);
+    const preShared = pool.threads > 1 ? ctx.buffer('preChunkShared', C * F) : null;
     for (let r0 = 0; r0 < B; r0 += C) {
       const rows = Math.min(C, B - r0);
       const chunk = rows === C ? pre : pre.subarray(0, rows * F);
       ctx.mark('');
-      gemm(ctx.xin_BD.subarray(r0 * D, (r0 + rows) * D), p.W_enc_FD.data, chunk, rows, D, F, false, true);
+      gemm(xin.subarray(r0 * D, (r0 + rows) * D), W, chunk, rows, D, F, false, true);
       ctx.mark('encoder GEMM');
-      topkRows(chunk, p.b_enc_F.data, rows, F, k, lat.idx, lat.val, r0 * k);
-      if (this.aux) selectAux(ctx, chunk, p.b_enc_F.data, rows, r0, this.aux, kAux);
+      let sel = chunk;
+      if (preShared) {
+        sel = rows === C ? preShared : preShared.subarray(0, rows * F);
+        sel.set(chunk);
+      }
+      pool.run({ kind: 'topk', pre: sel, bias: p.b_enc_F.data, F, k, idx: lat.idx, val: lat.val, at: r0 * k, candidates: null }, rows);
+      if (this.aux) pool.run({ kind: 'topk', pre: sel, bias: p.b_enc_F.data, F, k: kAux, idx: this.aux.idx, val: this.aux.val, at: r0 * kAux, candidates: ctx.deadList }, rows);
       ctx.mark('top-k');
     }
     ctx.sparse = lat;
