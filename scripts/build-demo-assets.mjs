@@ -60,7 +60,8 @@ const settings = {
     mode: 'add',
     amount: best.strength,
     prompt,
-    seed: 0,
+    // sample i of a paired run uses sampler seed i: show one whose steered text names the concept
+    seed: Math.max(0, best.r.steered.findIndex((t) => new RegExp(`\\b${best.concept}`, 'i').test(t))),
     measured: { samples, baseline_rate: best.r.baseline_rate, steered_rate: best.r.steered_rate, baseline_loss: best.r.baseline_loss, steered_loss: best.r.steered_loss },
   },
   maxNewTokens: 60,

@@ -119,6 +119,8 @@ test('phaseChange finds the half-way steps and the largest jumps', () => {
   assert.deepEqual(p.induction_jump && [p.induction_jump.from_step, p.induction_jump.to_step], [100, 200]);
   assert.deepEqual(p.icl_jump && [p.icl_jump.from_step, p.icl_jump.to_step], [100, 200]);
   assert.deepEqual(phaseChange(rows.slice(0, 1)), { induction_step: null, icl_step: null, induction_jump: null, icl_jump: null });
+  // Drift of a few hundredths is not a phase change.
+  assert.equal(phaseChange(rows.map((r) => ({ ...r, induction_max: 0.04 + r.step / 10000 }))).induction_step, null);
 });
 
 test('spec defaults, validation and model configs', () => {

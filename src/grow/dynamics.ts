@@ -64,7 +64,7 @@ export interface CheckpointDynamics {
 }
 
 export interface PhaseChange {
-  /** First step at which induction_max has covered half its rise from the first checkpoint to its peak. */
+  /** First step at which induction_max has covered half its rise from the first checkpoint to its peak (null: it rose by less than 0.1). */
   induction_step: number | null;
   /** First step at which icl_score has covered half its fall from the first checkpoint to its minimum. */
   icl_step: number | null;
@@ -146,6 +146,8 @@ export async function runDynamics(dir: string, opts: DynamicsOptions = {}): Prom
   return { checkpoints: rows, phase_change: phaseChange(rows), icl_positions: positions!, detector: detector!, data: dataPath };
 }
 
+const MIN_INDUCTION_RISE = 0.1;
+
 /** Where induction heads appeared and where in-context learning improved (see PhaseChange). */
 export function phaseChange(rows: readonly Pick<CheckpointDynamics, 'step' | 'induction_max' | 'icl_score'>[]): PhaseChange {
   const out: PhaseChange = { induction_step: null, icl_step: null, induction_jump: null, icl_jump: null };
@@ -153,7 +155,8 @@ export function phaseChange(rows: readonly Pick<CheckpointDynamics, 'step' | 'in
   const ind = rows.map((r) => r.induction_max);
   const icl = rows.map((r) => r.icl_score);
   const peak = Math.max(...ind);
-  if (peak > ind[0]!) {
+  // A rise of less than 0.1 in attention score is drift, not induction heads forming.
+  if (peak - ind[0]! >= MIN_INDUCTION_RISE) {
     const half = ind[0]! + (peak - ind[0]!) / 2;
     out.induction_step = rows.find((r) => r.induction_max >= half)!.step;
   }

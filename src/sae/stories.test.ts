@@ -12,6 +12,7 @@ import { loadModel } from '../model/index.js';
 import { loadTokenizer } from '../model/tokenizers/index.js';
 import { evaluateSae } from './evaluate.js';
 import { loadSae } from './format.js';
+import { runSweep } from './sweep.js';
 import { trainSaeOnText } from './text-training.js';
 
 const SHARED = path.resolve(process.cwd(), '..', 'shared');
@@ -58,6 +59,30 @@ test('a short TopK run on stories260K trains, saves, loads and evaluates (loss r
     assert.ok(e.ce_loss_recovered > 0.5 && e.ce_loss_recovered <= 1.05, `recovered ${e.ce_loss_recovered}`);
     assert.ok(e.l0 > 10 && e.l0 <= 16);
     assert.ok(e.kl > 0);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a small scaling sweep writes a table, JSON and an SVG with fitted power laws', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-sweep-'));
+  try {
+    const model = loadModel(MODEL);
+    const tokenizer = await loadTokenizer(TOK);
+    const r = await runSweep({
+      model, tokenizer, modelName: 'stories260K', data: { path: DATA }, contextSize: 64, hooks: ['blocks.2.hook_resid_post'], out: dir,
+      architecture: 'topk', latents: [32, 128], ks: [8], tokens: 8192, batchSize: 512, lr: 0.004, evalTokens: 1000, bufferRows: 4096,
+    });
+    assert.equal(r.summary.runs.length, 2);
+    const [small, large] = r.summary.runs;
+    assert.ok(large!.fvu < small!.fvu, `more latents, lower held-out FVU (${small!.fvu} vs ${large!.fvu})`);
+    assert.ok(r.summary.size_laws[0]!.law!.exponent > 0);
+    assert.ok(small!.curve.length >= 3 && small!.curve.at(-1)!.tokens === 8192);
+    for (const f of ['sweep.json', 'sweep.svg', 'sweep.md']) assert.ok(fs.existsSync(path.join(dir, f)), f);
+    const svg = fs.readFileSync(path.join(dir, 'sweep.svg'), 'utf8');
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /polyline/);
+    assert.match(r.table, /\| 128 \| 8 \|/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
