@@ -73,7 +73,7 @@ export function register(program: Command): void {
         onProgress: (p, done, total) => {
           if (p !== phase) {
             bar?.stop();
-            bar = progress({ label: p === 'attribute' ? 'attribute' : 'pruned rows', total, unit: 'row' });
+            bar = progress({ label: p === 'attribute' ? 'attribute (all rows)' : 'attribute (kept rows)', total, unit: 'row' });
             phase = p;
           }
           bar!.update(done);

@@ -1,4 +1,4 @@
-// A plain-TypeScript matmul tuned for the small products where a native call's fixed cost (~20 us)
+// A plain-TypeScript matmul tuned for the small products where a native call's fixed cost (9-15 us)
 // dominates: single-token decoding and tiny models. Same contract as ReferenceBackend (float64
 // accumulation), without its per-element branches, and blocked so each loaded value feeds several
 // multiply-adds.

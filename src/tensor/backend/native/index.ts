@@ -7,6 +7,7 @@ import { loadNativeBackend } from './native-backend.js';
 export { NativeBackend, loadNativeBackend, nativeUnavailableReason, DEFAULT_SMALL_FLOPS } from './native-backend.js';
 export type { NativeBackendOptions } from './native-backend.js';
 export { buildOnnxModel } from './onnx-graph.js';
+export { raiseMallocMmapThreshold } from './malloc-threshold.js';
 export type { OnnxGraphSpec, OnnxNodeSpec, OnnxValueSpec, OnnxAttribute, OnnxDim } from './onnx-graph.js';
 
 registerNativeLoader(() => loadNativeBackend());

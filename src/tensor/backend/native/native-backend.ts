@@ -19,11 +19,11 @@ export interface NativeBackendOptions {
   /** Products of fewer FLOPs (2*batch*m*k*n) than this run in TypeScript; 0 sends everything native. */
   smallFlops?: number;
   /**
-   * How long (microseconds) an idle pool thread spins before sleeping; 0 (the default) never spins.
-   * Measured on the 2-core VM: spinning bought nothing once output buffers stopped page-faulting
-   * (512x768x3072: 166-179 GFLOP/s at 0 against 157-170 at 300 us), and a spinning pool steals the core
+   * How long (microseconds) an idle pool thread spins before sleeping; 0 never spins. Default 300.
+   * On the 2-core VM a sleeping worker is slow to rejoin, which short back-to-back calls feel most
+   * ([128,64] @ [64,172]: 89 GFLOP/s at 300 us, 59 never spinning); but a spinning pool steals the core
    * from the next session's worker when calls alternate between transpose flags (128x768x768
-   * alternating: 139 GFLOP/s at 0, 116 at 300 us, 78 at 1000 us).
+   * alternating: 128 GFLOP/s at 300 us, 142 never spinning, 78 at 1000 us).
    */
   spinMicros?: number;
   /** Extra onnxruntime session config entries (e.g. 'session.dynamic_block_base'), for tuning. */
@@ -34,7 +34,7 @@ export interface NativeBackendOptions {
 // so it wins below roughly 25-30k FLOPs (e.g. [1,64] @ [64,172]). Measured with
 // `loupe bench matmul --small-flops 0` against `--backend ts-fast`; see docs/benchmarks.md.
 export const DEFAULT_SMALL_FLOPS = 24_000;
-export const DEFAULT_SPIN_MICROS = 0;
+export const DEFAULT_SPIN_MICROS = 300;
 
 export class NativeBackend implements KernelBackend {
   readonly name = 'native';
