@@ -136,7 +136,8 @@ export async function trainSae(run: TrainRunOptions): Promise<TrainResult> {
   const sOut = sae.cfg.scalingFactorOut;
   const t0 = performance.now();
   const checkpoints = checkpointRoot ? listCheckpoints(checkpointRoot) : [];
-  const saveOpts = { info: { options: o }, metadata: run.metadata };
+  // The scale factors used in training are folded into the saved weights; recorded for reference.
+  const saveOpts = { info: { options: o, training_scaling_factor: s, training_scaling_factor_out: sOut }, metadata: run.metadata };
   let progress: TrainProgress | null = null;
 
   const snapshot = (): TrainerState => {

@@ -1,4 +1,7 @@
 // The tensor layer: float32 tensors, ops with autodiff, optimizers, kernel backends.
+// Registers the native (onnxruntime) loader; the module itself is loaded lazily on first use, and the
+// pure TypeScript reference backend serves where it cannot load (or with LOUPE_BACKEND=reference).
+import './backend/native/index.js';
 export { Tensor, sizeOf, normDim, type Shape, type GradHook } from './tensor.js';
 export { noGrad, enableGrad, isGradEnabled, backward, grad, result, type GradFn, type BackwardOptions } from './autograd.js';
 export { Rng, randn, randu } from './random.js';
