@@ -1,9 +1,12 @@
-// The active kernel backend. Defaults to native (onnxruntime) when it loads, else the TS reference.
+// The active kernel backend: native (onnxruntime) when it loads, else the fast TypeScript kernels;
+// LOUPE_BACKEND=reference selects the float64-accumulating reference that tests compare against.
 import type { KernelBackend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
+import { FastTsBackend } from './ts-fast.js';
 
 export type { KernelBackend, MatmulSpec } from './backend.js';
 export { ReferenceBackend } from './reference.js';
+export { FastTsBackend } from './ts-fast.js';
 
 let active: KernelBackend | null = null;
 let nativeLoader: (() => KernelBackend | null) | null = null;
@@ -16,7 +19,7 @@ export function registerNativeLoader(loader: () => KernelBackend | null): void {
 export function getBackend(): KernelBackend {
   if (!active) {
     const wantReference = process.env.LOUPE_BACKEND === 'reference';
-    active = (!wantReference && nativeLoader?.()) || new ReferenceBackend();
+    active = wantReference ? new ReferenceBackend() : nativeLoader?.() ?? new FastTsBackend();
   }
   return active;
 }
