@@ -36,6 +36,10 @@ export interface TrainBenchResult {
   backend: string;
   ms_per_step_median: number;
   tokens_per_s: number;
+  /** Process CPU time (all threads) per step, median: unlike wall time, barely moved by other jobs. */
+  cpu_ms_per_step_median: number;
+  /** Tokens per second of process CPU time. On one core (taskset -c N) this is the idle-machine speed. */
+  tokens_per_cpu_s: number;
 }
 
 export function benchTrain(o: TrainBenchOptions = {}): TrainBenchResult {
@@ -53,6 +57,7 @@ export function benchTrain(o: TrainBenchOptions = {}): TrainBenchResult {
   const { optimizer } = makeOptimizer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 });
   const rng = new Rng(o.seed ?? 0);
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < warmup + steps; i++) {
     const inputs = new Int32Array(batch * ctx);
     const targets = new Int32Array(batch * ctx);
@@ -61,12 +66,18 @@ export function benchTrain(o: TrainBenchOptions = {}): TrainBenchResult {
       targets[j] = rng.int(vocab);
     }
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     trainStep(model, optimizer, { inputs, targets, batch, ctx }, 1e-3, 1);
-    if (i >= warmup) times.push(performance.now() - t0);
+    if (i >= warmup) {
+      times.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+    }
     o.onStep?.(i + 1, warmup + steps);
   }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
+  const medianOf = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = medianOf(times);
+  const cpuMedian = medianOf(cpu);
   return {
     arch, d_model: dModel, layers, heads, ctx, batch, vocab,
     parameters: parameterCount(config),
@@ -74,5 +85,7 @@ export function benchTrain(o: TrainBenchOptions = {}): TrainBenchResult {
     backend: getBackend().name,
     ms_per_step_median: median,
     tokens_per_s: (batch * ctx) / (median / 1000),
+    cpu_ms_per_step_median: cpuMedian,
+    tokens_per_cpu_s: (batch * ctx) / (cpuMedian / 1000),
   };
 }
