@@ -15,6 +15,8 @@ export interface TrainBenchOptions {
   ctx?: number;
   batch?: number;
   vocab?: number;
+  /** MLP width (default 4 * dModel). */
+  dMlp?: number;
   /** Timed steps (default 10). */
   steps?: number;
   /** Untimed steps first (default 3). */
@@ -52,7 +54,7 @@ export function benchTrain(o: TrainBenchOptions = {}): TrainBenchResult {
   const vocab = o.vocab ?? 2048;
   const steps = o.steps ?? 10;
   const warmup = o.warmup ?? 3;
-  const config = modelConfigFor({ arch, layers, dModel, heads, ctx, vocab });
+  const config = modelConfigFor({ arch, layers, dModel, heads, ctx, vocab, dMlp: o.dMlp });
   const model = Transformer.random(config, { seed: o.seed ?? 0 });
   const { optimizer } = makeOptimizer(model, { lr: 1e-3, beta1: 0.9, beta2: 0.99, weightDecay: 0.1 });
   const rng = new Rng(o.seed ?? 0);

@@ -21,7 +21,9 @@ test('lastLogitsOnly and stopAtLayer give the same numbers as the full run', () 
   assert.deepEqual(last.shape, [2, 1, 41]);
   for (const [b, s] of seqs.entries()) {
     const row = full.logits!.data.subarray((b * 10 + s.length - 1) * 41, (b * 10 + s.length) * 41);
-    assert.deepEqual(last.data.subarray(b * 41, (b + 1) * 41), row);
+    // Same maths on fewer rows; native kernels may pick another blocking for them, so float32 rounding.
+    const got = last.data.subarray(b * 41, (b + 1) * 41);
+    for (let j = 0; j < 41; j++) assert.ok(Math.abs(got[j]! - row[j]!) <= 1e-5, `logit ${j} of sequence ${b}: ${got[j]} vs ${row[j]}`);
   }
   const stopped = model.run(seqs, { stopAtLayer: 1, cache: ['blocks.0.hook_resid_post'] });
   assert.equal(stopped.logits, null);

@@ -15,14 +15,17 @@ export interface TrainOptions {
   tokens: number;
   /** Tokens per step (default 4096). */
   batchSize?: number;
-  /** Peak learning rate (default: 2e-4 / sqrt(latents / 2^14) for the TopK family, 4e-4 otherwise). */
+  /** Peak learning rate (default: see defaultLearningRate). */
   lr?: number;
   /** Learning-rate warmup steps (default 5% of the run) and final linear decay steps (default 20%). */
   warmupSteps?: number;
   decaySteps?: number;
   adamBeta1?: number;
   adamBeta2?: number;
-  /** ReLU: L1 coefficient (default 5, with activations normalised to E||x|| = sqrt(d_in)). */
+  /**
+   * ReLU: L1 coefficient (default 2.5, with activations normalised to E||x|| = sqrt(d_in); measured on
+   * stories260K at 1M tokens: L0 ~30, FVU ~0.24. Anthropic's 5 suits much longer runs on wider models).
+   */
   l1Coefficient?: number;
   /** JumpReLU: L0 coefficient (default 1) and straight-through bandwidth (default 0.05), initial threshold. */
   l0Coefficient?: number;
@@ -35,7 +38,7 @@ export interface TrainOptions {
   /** TopK family: AuxK coefficient (default 1/32) and k_aux (default d_in / 2). */
   auxKCoefficient?: number;
   kAux?: number;
-  /** BatchTopK: momentum of the running inference threshold (default 0.99). */
+  /** BatchTopK: momentum of the running inference threshold (default 0.9: short runs need it to follow the last steps). */
   thresholdMomentum?: number;
   /** Scale activations so E||x|| = sqrt(d_in) while training (default true; folded into the weights on save). */
   normalizeActivations?: boolean;
@@ -79,7 +82,6 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
   }
   const batchSize = o.batchSize ?? 4096;
   const totalSteps = Math.max(1, Math.ceil(o.tokens / batchSize));
-  const topkFamily = arch.usesK;
   return {
     architecture: arch.name,
     latents: o.latents,
@@ -87,12 +89,12 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
     tokens: o.tokens,
     batchSize,
     totalSteps,
-    lr: o.lr ?? (topkFamily ? 2e-4 / Math.sqrt(o.latents / 2 ** 14) : 4e-4),
+    lr: o.lr ?? defaultLearningRate(arch.name, o.latents),
     warmupSteps: o.warmupSteps ?? Math.floor(totalSteps * 0.05),
     decaySteps: o.decaySteps ?? Math.floor(totalSteps * 0.2),
     adamBeta1: o.adamBeta1 ?? 0.9,
     adamBeta2: o.adamBeta2 ?? 0.999,
-    l1Coefficient: o.l1Coefficient ?? 5,
+    l1Coefficient: o.l1Coefficient ?? 2.5,
     l0Coefficient: o.l0Coefficient ?? 1,
     bandwidth: o.bandwidth ?? 0.05,
     initThreshold: o.initThreshold ?? 0.001,
@@ -100,7 +102,7 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
     sparsityWarmupSteps: o.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
     auxKCoefficient: o.auxKCoefficient ?? 1 / 32,
     kAux: o.kAux ?? Math.max(1, Math.floor(dIn / 2)),
-    thresholdMomentum: o.thresholdMomentum ?? 0.99,
+    thresholdMomentum: o.thresholdMomentum ?? 0.9,
     normalizeActivations: o.normalizeActivations ?? true,
     bDecInit: o.bDecInit ?? 'geometric_median',
     initSampleRows: o.initSampleRows ?? 8192,
@@ -113,10 +115,22 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
   };
 }
 
+/**
+ * Default peak learning rate: the TopK family follows OpenAI's 2e-4 / sqrt(latents / 2^14); JumpReLU uses
+ * 4e-4 (its thresholds train 10x faster, see jumprelu.ts); ReLU 2e-3, which a run of a few hundred steps
+ * needs for its unconstrained decoder rows to settle (4e-4 left FVU at 0.39 where 2e-3 reached 0.24, on
+ * stories260K at 1M tokens).
+ */
+export function defaultLearningRate(architecture: string, latents: number): number {
+  const arch = getArchitecture(architecture);
+  if (arch.usesK) return 2e-4 / Math.sqrt(latents / 2 ** 14);
+  return arch.hasThreshold ? 4e-4 : 2e-3;
+}
+
 /** The rule options of a resolved run (also used by the benchmark with its own step count). */
 export function defaultRuleOptions(cfg: SaeConfig, totalSteps: number, o?: ResolvedTrainOptions): RuleOptions {
   return {
-    l1Coefficient: o?.l1Coefficient ?? 5,
+    l1Coefficient: o?.l1Coefficient ?? 2.5,
     l0Coefficient: o?.l0Coefficient ?? 1,
     sparsityWarmupSteps: o?.sparsityWarmupSteps ?? Math.floor(totalSteps * 0.05),
     bandwidth: o?.bandwidth ?? 0.05,
@@ -124,6 +138,6 @@ export function defaultRuleOptions(cfg: SaeConfig, totalSteps: number, o?: Resol
     thresholdLrScale: o?.thresholdLrScale ?? 10,
     auxKCoefficient: o?.auxKCoefficient ?? 1 / 32,
     kAux: o?.kAux ?? Math.max(1, Math.floor(cfg.dIn / 2)),
-    thresholdMomentum: o?.thresholdMomentum ?? 0.99,
+    thresholdMomentum: o?.thresholdMomentum ?? 0.9,
   };
 }

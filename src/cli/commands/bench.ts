@@ -79,10 +79,11 @@ function registerTrain(bench: Command): void {
     .option('--ctx <n>', 'sequence length', parseIntOption('ctx', 2), 128)
     .option('--batch <n>', 'sequences per step', parseIntOption('batch', 1), 16)
     .option('--vocab <n>', 'vocabulary size', parseIntOption('vocab', 2), 2048)
+    .option('--d-mlp <n>', 'MLP width (default 4 x d-model)', parseIntOption('d-mlp', 1))
     .option('--steps <n>', 'timed steps (the median is reported)', parseIntOption('steps', 1), 10)
     .option('--warmup <n>', 'untimed steps first', parseIntOption('warmup', 0), 3)
     .option('--json', 'print one JSON line')
-    .action((o: { arch: 'llama' | 'gpt2' | 'attn-only'; dModel: number; layers: number; heads?: number; ctx: number; batch: number; vocab: number; steps: number; warmup: number; json?: boolean }) => {
+    .action((o: { arch: 'llama' | 'gpt2' | 'attn-only'; dModel: number; layers: number; heads?: number; ctx: number; batch: number; vocab: number; dMlp?: number; steps: number; warmup: number; json?: boolean }) => {
       const r = benchTrain(o);
       if (o.json) {
         printJson(r);
