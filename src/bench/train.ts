@@ -5,7 +5,6 @@ import { modelConfigFor, type ArchName } from '../grow/spec.js';
 import { makeOptimizer, trainStep } from '../grow/step.js';
 import { Transformer, parameterCount } from '../model/index.js';
 import { getBackend, Rng } from '../tensor/index.js';
-import '../tensor/backend/native/index.js';
 
 export interface TrainBenchOptions {
   arch?: ArchName;

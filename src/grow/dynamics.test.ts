@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { headScores } from '../analysis/lens/index.js';
 import { loadHfModel } from '../model/index.js';
-import '../tensor/backend/native/index.js';
 import { dynamicsSvg } from './dynamics-plot.js';
 import { runDynamics } from './dynamics.js';
 import { grow } from './grow.js';

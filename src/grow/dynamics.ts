@@ -12,7 +12,7 @@ import { loadHfModel } from '../model/index.js';
 import { parseHfTokenizer, type Tokenizer } from '../model/tokenizers/index.js';
 import { evalBatches, type RepeatOptions } from './batches.js';
 import { listCheckpoints } from './checkpoints.js';
-import { encodeDocuments, firstOrdinaryId, separatorIdOf, type TokenStreamData } from './corpus.js';
+import { chooseSplit, encodeDocuments, firstOrdinaryId, separatorIdOf, type TokenStreamData } from './corpus.js';
 import { HELDOUT_FILE, readRunRecord, type RunRecord } from './grow.js';
 import { iclScore, type IclOptions } from './icl.js';
 import { meanLoss } from './step.js';
@@ -20,7 +20,7 @@ import { meanLoss } from './step.js';
 export interface DynamicsOptions {
   /** Held-out text (plain text or JSONL); default: the run directory's heldout.jsonl. */
   data?: string;
-  /** Split of a plain-text `data` file into documents (default 'blank-line'; see io/text.ts). */
+  /** Split of a plain-text `data` file into documents (default: chosen from its layout, as grow's 'auto'). */
   split?: 'blank-line' | 'line' | 'whole' | 'single-newline';
   /** Windows of the model's context averaged for the loss (default 32). */
   lossWindows?: number;
@@ -98,7 +98,7 @@ export async function runDynamics(dir: string, opts: DynamicsOptions = {}): Prom
     throw new InputError(`${dir} has no ${HELDOUT_FILE} (it was not written by loupe grow): pass held-out text with --data FILE`);
   }
   const docs: string[] = [];
-  for await (const d of readDocuments(dataPath, { split: opts.split ?? defaultSplit(dir) })) docs.push(d);
+  for await (const d of readDocuments(dataPath, { split: opts.split ?? chooseSplit(dataPath, 'auto') })) docs.push(d);
 
   const record = safeRunRecord(dir);
   const rows: CheckpointDynamics[] = [];
@@ -186,12 +186,6 @@ function argMax(m: number[][]): [number, string] {
     }),
   );
   return [best, name];
-}
-
-/** heldout.jsonl ignores the split; a run's own text file keeps the split the run used. */
-function defaultSplit(dir: string): 'blank-line' | 'line' | 'whole' | 'single-newline' {
-  const s = safeRunRecord(dir)?.data.split;
-  return s === 'blank-line' || s === 'line' || s === 'whole' || s === 'single-newline' ? s : 'blank-line';
 }
 
 function safeRunRecord(dir: string): RunRecord | null {

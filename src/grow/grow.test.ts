@@ -5,7 +5,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { loadHfModel } from '../model/index.js';
-import '../tensor/backend/native/index.js';
 import { CheckpointStore, CheckpointWriteError, defaultCheckpointIo, listCheckpoints, OPTIMIZER_FILE } from './checkpoints.js';
 import { grow } from './grow.js';
 import { readMetrics } from './metrics.js';

@@ -17,3 +17,4 @@ export { iclScore, iclPositions, contextWindows, lossByPosition, type IclOptions
 export { runDynamics, phaseChange, type DynamicsOptions, type DynamicsResult, type CheckpointDynamics, type PhaseChange } from './dynamics.js';
 export { dynamicsSvg } from './dynamics-plot.js';
 export { readMetrics, trainingCurveSvg, METRICS_FILE, CURVE_FILE, type MetricsLine, type TrainLine, type EvalLine } from './metrics.js';
+export { growOrganism, inductionRecipe, defaultTextPath, ORGANISMS, type OrganismOptions, type OrganismResult, type OrganismRecipe } from './organisms.js';

@@ -3,7 +3,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import '../../tensor/backend/native/index.js';
 import { dynamicsSvg, runDynamics, type DynamicsResult } from '../../grow/index.js';
 import { progress } from '../../util/progress.js';
 import { parseIntOption, printJson } from '../output.js';

@@ -2,8 +2,6 @@
 // user gives are passed on; defaults live in src/grow/spec.ts, so a --resume can tell "not given" from
 // "given and different".
 import { Option, type Command } from 'commander';
-// Training needs the native matmul kernels (10x the pure-TS reference); importing the folder registers them.
-import '../../tensor/backend/native/index.js';
 import { ARCH_NAMES, grow, type GrowResult, type GrowSpecInput } from '../../grow/index.js';
 import { progress } from '../../util/progress.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';

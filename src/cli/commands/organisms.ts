@@ -2,7 +2,6 @@
 // (library: src/grow/organisms.ts). The run directory gets dynamics.json and dynamics.svg beside the
 // checkpoints.
 import type { Command } from 'commander';
-import '../../tensor/backend/native/index.js';
 import { growOrganism, ORGANISMS, type OrganismResult } from '../../grow/organisms.js';
 import { progress } from '../../util/progress.js';
 import { parseIntOption, printJson } from '../output.js';
