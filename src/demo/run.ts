@@ -5,7 +5,7 @@ import { featureRecord, inspectWith, openFeatureDb, sourceForStore } from '../fe
 import { generate, loadModel, parameterCount } from '../model/index.js';
 import { loadTokenizer } from '../model/tokenizers/index.js';
 import { loadSae } from '../sae/format.js';
-import { featureDirection, steer } from '../steering/index.js';
+import { STEER_DEFAULTS, featureDirection, steer } from '../steering/index.js';
 import { loadDemoAssets, type DemoAssets } from './assets.js';
 
 export interface DemoFeatureCard {
@@ -85,11 +85,12 @@ export async function runDemo(assets: DemoAssets = loadDemoAssets(), log: (line:
   const result = steer(model, tokenizer, {
     interventions: [{ direction: featureDirection(sae, st.feature), mode: st.mode, amount: st.amount }],
     prompt: st.prompt,
-    maxNewTokens: s.maxNewTokens,
+    // The sampling the example was measured with (scripts/build-demo-assets.mjs runs `loupe steer` with
+    // its defaults), so the shown sample is exactly sample `seed` of that measurement.
+    maxNewTokens: STEER_DEFAULTS.maxNewTokens,
     samples: 1,
     seed: st.seed,
-    temperature: 0.8,
-    topK: 40,
+    temperature: STEER_DEFAULTS.temperature,
     concept: st.concept,
   });
 

@@ -32,10 +32,11 @@ export function initializeSae(sae: Sae, opts: InitOptions): void {
   for (let i = 0; i < Wd.length; i++) Wd[i] = Wd[i]! * norm;
   const We = p.W_enc_FD.data;
   const c = opts.encoderScale ?? (sae.arch.usesK ? 1 : Math.min(1, (2 * D) / F));
-  if (D === O) {
+  if (!sae.isTranscoder) {
     for (let i = 0; i < We.length; i++) We[i] = c * Wd[i]!;
   } else {
-    // A transcoder reads and writes different spaces: no transpose to copy, so random rows of the same norm.
+    // A transcoder reads one space and writes another (even at equal widths): the transpose means
+    // nothing there, so independent random rows of the same norm.
     for (let i = 0; i < We.length; i++) We[i] = rng.normal();
     normalizeRows(We, F, D);
     for (let i = 0; i < We.length; i++) We[i] = We[i]! * norm * c;

@@ -72,7 +72,9 @@ function steerActivation(
 ): Tensor {
   const { batch } = ctx;
   const [B, Tn] = x.shape as [number, number];
-  if (B !== batch.batch || Tn !== batch.maxLen) throw new InputError(`steering at ${ctx.name}: expected a [batch, pos, ...] activation, got [${x.shape.join(', ')}]`);
+  // The unembed hook of a last-logits-only run holds one row per sequence: its last real position.
+  const lastOnly = Tn === 1 && batch.maxLen > 1;
+  if (B !== batch.batch || (Tn !== batch.maxLen && !lastOnly)) throw new InputError(`steering at ${ctx.name}: expected a [batch, pos, ...] activation, got [${x.shape.join(', ')}]`);
   const width = x.size / (B * Tn);
   const mine = indices.map((i) => list[i]!);
   for (const iv of mine) checkWidth(iv.direction, width);
@@ -80,10 +82,11 @@ function steerActivation(
   const row = new Float64Array(width);
   const steered: { b: number; pos: number; offset: number }[] = [];
   for (let b = 0; b < B; b++)
-    for (let t = 0; t < batch.lengths[b]!; t++) {
+    for (let r = 0; r < (lastOnly ? 1 : batch.lengths[b]!); r++) {
+      const t = lastOnly ? batch.lengths[b]! - 1 : r;
       const pos = ctx.offset + t;
-      if (!selected(pos) || (bos !== null && batch.ids[b * Tn + t] === bos)) continue;
-      const o = (b * Tn + t) * width;
+      if (!selected(pos) || (bos !== null && batch.ids[b * batch.maxLen + t] === bos)) continue;
+      const o = (b * Tn + r) * width;
       for (let j = 0; j < width; j++) row[j] = out[o + j]!;
       steerRow(row, mine, pos);
       for (let j = 0; j < width; j++) out[o + j] = row[j]!;

@@ -4,7 +4,8 @@
 // intermediate entity, the city: first hop in context (person -> city, a lookup among the document's facts),
 // second hop from the weights (city -> country). No shortcut from person to country exists.
 //
-//   facts: mia lives in osaka. leo lives in paris. ava lives in cairo. leo is in france.
+//   facts: mia lives in osaka. leo lives in paris. ava lives in cairo. leo is in france. ava lives in
+//   cairo. mia is in japan.
 //
 // Two cities per country, so a city is not just a name for its country: swapping the intermediate city
 // for one in another country must move the answer to that country.
@@ -56,13 +57,20 @@ export function twoHopQuestion(rng: Rng, o: { facts?: number; city?: string; cit
   return { prompt: `facts: ${parts.join(' ')} ${person} is in`, answer: ` ${country}`, person, city, country, facts };
 }
 
-/** The corpus: one document per line of JSONL ({"text": ...}); half the documents also state a city's country. */
+/**
+ * The corpus: one document per line of JSONL ({"text": ...}). A document states its facts, then asks
+ * about every person it named, in a new order: the country (two hops) or, half the time, the city again
+ * (the first hop alone, which teaches the lookup with a direct signal). Half the documents also state a
+ * city's country.
+ */
 export function twoHopCorpus(documents: number, seed = 0): string[] {
   const rng = new Rng(seed);
   const docs: string[] = [];
   for (let i = 0; i < documents; i++) {
     const q = twoHopQuestion(rng, { cityFact: rng.uniform() < 0.5 });
-    docs.push(`${q.prompt}${q.answer}.`);
+    const head = q.prompt.slice(0, q.prompt.lastIndexOf(`${q.person} is in`));
+    const asks = shuffle(rng, q.facts.slice()).map(([p, c]) => (rng.uniform() < 0.5 ? `${p} lives in ${c}.` : `${p} is in ${CITY_COUNTRY[c]}.`));
+    docs.push(`${head}${asks.join(' ')}`);
   }
   return docs;
 }
