@@ -1,6 +1,7 @@
 // The training loop: batches from a shuffling buffer, normalisation, the shared step, Adam with warmup
 // and decay, dead-latent tracking, periodic checkpoints, exact resume, and a hard stop with a clear
 // message when the loss stops being finite.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError, NonFiniteError } from '../errors.js';
 import { ShuffleBuffer } from '../activations/buffer.js';
@@ -14,7 +15,6 @@ import { lrAt, SaeOptimizer } from './optimizer.js';
 import { Sae } from './sae.js';
 import { StepContext, trainStep } from './train-step.js';
 import { defaultRuleOptions, resolveTrainOptions, type ResolvedTrainOptions, type TrainOptions } from './trainer-options.js';
-import * as fs from 'node:fs';
 
 export interface TrainProgress {
   step: number;
@@ -57,7 +57,7 @@ export interface TrainResult {
   tokens: number;
   seconds: number;
   final: TrainProgress;
-  /** log10 of each latent's firing density over the last dead window (SAELens' sparsity.safetensors). */
+  /** log10 of each latent's firing density over this run's steps (SAELens' sparsity.safetensors). */
   logDensity: Float32Array;
   options: ResolvedTrainOptions;
   checkpoints: string[];

@@ -4,6 +4,8 @@
 //   hooks.ts        the interventions as forward hooks over chosen positions, re-reading values after steering
 //   steer.ts        paired generation (unsteered and steered, same seeds), fluency cost, concept rates, sweeps
 //   contrastive.ts  steering vectors from prompt pairs (mean activation difference at a hook)
+//   promote.ts      the residual direction that raises a word's logits and moves the other tokens least
+//   feature-choice.ts  dictionary features for a word by output evidence (logit effect, specificity)
 //   sample.ts       many samples of one prompt as one KV-cached batch, each row with its own seed
 //   fluency.ts      per-token loss of continuations under the unsteered model
 //   concept.ts      concept matching over generated text
@@ -17,4 +19,6 @@ export { continuationLoss, type ContinuationLoss } from './fluency.js';
 export { sampleBatch, type BatchSample, type BatchSampleOptions } from './sample.js';
 export { conceptRegex, matchRate } from './concept.js';
 export { STEER_DEFAULTS } from './defaults.js';
+export { promoteVector, promoteDirection, wordTokens, type PromoteOptions, type PromoteVector } from './promote.js';
+export { featuresForWord, type FeatureChoice } from './feature-choice.js';
 export { steerReport, sweepReport } from './report.js';

@@ -10,6 +10,7 @@ import {
   contrastiveDirection,
   contrastiveVector,
   featureDirection,
+  promoteDirection,
   POSITION_SELECTIONS,
   STEER_DEFAULTS,
   STEERING_MODES,
@@ -37,6 +38,7 @@ interface SteerFlags {
   feature?: string;
   vectorFrom?: string[];
   vector?: string;
+  promote?: string;
   hook?: string;
   aggregate: ContrastAggregate;
   mode: SteeringMode;
@@ -67,11 +69,12 @@ export function register(program: Command): void {
     .option('--feature <list>', 'feature index, or several: 12,40')
     .option('--vector-from <prompts...>', 'contrastive vector from prompt pairs: "POSITIVE" "NEGATIVE" [...more pairs], at --hook')
     .option('--vector <file>', 'a raw vector at --hook: JSON array of d_model numbers')
-    .option('--hook <name>', 'hook point for --vector-from / --vector, e.g. blocks.3.hook_resid_post')
+    .option('--promote <word>', 'the residual direction that raises WORD\'s logits and moves other tokens least (default hook: the last block\'s output); measured best on stories260K')
+    .option('--hook <name>', 'hook point for --vector-from / --vector (required) or --promote (optional), e.g. blocks.2.hook_resid_post')
     .addOption(new Option('--aggregate <how>', 'contrastive vectors: mean over positions, last position, or aligned per position').choices(CONTRAST_AGGREGATES).default(STEER_DEFAULTS.aggregate))
     .addOption(new Option('--mode <mode>', 'add: h += s * d; clamp: pin the value at --value; cap: at most --value; ablate: value 0').choices(STEERING_MODES).default(STEER_DEFAULTS.mode))
-    .option('--strength <s>', `add: strength (feature activation units; times the vector) (default ${STEER_DEFAULTS.strength})`, parseFloatOption('strength'))
-    .option('--value <v>', `clamp / cap: target value (default ${STEER_DEFAULTS.value})`, parseFloatOption('value'))
+    .option('--strength <s>', `add: strength in activation units along W_dec[f] / the unit promote direction, or times a vector (defaults: feature ${STEER_DEFAULTS.strengthFor.feature}, vector ${STEER_DEFAULTS.strengthFor.vector}, promote ${STEER_DEFAULTS.strengthFor.promote})`, parseFloatOption('strength'))
+    .option('--value <v>', `clamp / cap: target value (defaults: feature ${STEER_DEFAULTS.valueFor.feature}, vector / promote projection ${STEER_DEFAULTS.valueFor.vector})`, parseFloatOption('value'))
     .option('--sweep <list>', 'run one steered side per strength (add) or value (clamp, cap), e.g. 2,4,8')
     .addOption(new Option('--positions <which>', 'steer every position, the prompt only, or generated tokens only').choices(POSITION_SELECTIONS).default(STEER_DEFAULTS.positions))
     .option('--steer-bos', 'steer the BOS position too (default: left alone)')
@@ -85,19 +88,20 @@ export function register(program: Command): void {
     .option('--no-bos', 'do not prepend BOS to the prompt')
     .option('--json', 'one JSON line: {baseline, steered, baseline_loss, steered_loss, baseline_rate, steered_rate, feature_values, ...}')
     .action(async (f: SteerFlags) => {
-      const sources = [f.sae !== undefined || f.feature !== undefined, f.vectorFrom !== undefined, f.vector !== undefined].filter(Boolean).length;
-      if (sources !== 1) throw new InputError('steer one thing: --sae DIR --feature F, or --vector-from "POSITIVE" "NEGATIVE" --hook H, or --vector FILE --hook H');
+      const sources = [f.sae !== undefined || f.feature !== undefined, f.vectorFrom !== undefined, f.vector !== undefined, f.promote !== undefined].filter(Boolean).length;
+      if (sources !== 1) throw new InputError('steer one thing: --sae DIR --feature F, --vector-from "POSITIVE" "NEGATIVE" --hook H, --vector FILE --hook H, or --promote WORD');
       if (f.mode === 'add' && f.value !== undefined) throw new InputError('--value is for clamp and cap; add takes --strength');
       if (f.mode !== 'add' && f.strength !== undefined) throw new InputError(`--strength is for add; ${f.mode} ${f.mode === 'ablate' ? 'takes no amount' : 'takes --value'}`);
       const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
-      const directions = buildDirections(f, () => {
+      const directions = buildDirections(f, (word) => promoteDirection(model, tokenizer!, word, { hook: f.hook, restWeight: STEER_DEFAULTS.promoteRestWeight }), () => {
         const pairs: [string, string][] = [];
         const p = f.vectorFrom!;
         if (p.length % 2 !== 0 || p.length === 0) throw new InputError(`--vector-from takes prompts in pairs ("POSITIVE" "NEGATIVE" ...), got ${p.length}`);
         for (let i = 0; i < p.length; i += 2) pairs.push([p[i]!, p[i + 1]!]);
         return contrastiveDirection(contrastiveVector(model, tokenizer!, { hook: requireHook(f), pairs, aggregate: f.aggregate, bos: f.bos }));
       });
-      const amount = f.mode === 'add' ? (f.strength ?? STEER_DEFAULTS.strength) : f.mode === 'ablate' ? 0 : (f.value ?? STEER_DEFAULTS.value);
+      const source = f.promote !== undefined ? 'promote' : f.sae !== undefined ? 'feature' : 'vector';
+      const amount = f.mode === 'add' ? (f.strength ?? STEER_DEFAULTS.strengthFor[source]) : f.mode === 'ablate' ? 0 : (f.value ?? STEER_DEFAULTS.valueFor[source]);
       const interventions: Intervention[] = directions.map((direction) => ({ direction, mode: f.mode, amount }));
       const opts = {
         interventions,
@@ -129,7 +133,8 @@ function requireHook(f: SteerFlags): string {
   return f.hook;
 }
 
-function buildDirections(f: SteerFlags, contrastive: () => SteeringDirection): SteeringDirection[] {
+function buildDirections(f: SteerFlags, promote: (word: string) => SteeringDirection, contrastive: () => SteeringDirection): SteeringDirection[] {
+  if (f.promote !== undefined) return [promote(f.promote)];
   if (f.vectorFrom) return [contrastive()];
   if (f.vector) {
     let raw: unknown;

@@ -27,6 +27,7 @@ import {
   contrastiveVector,
   featureDirection,
   POSITION_SELECTIONS,
+  promoteDirection,
   STEER_DEFAULTS,
   STEERING_MODES,
   steer,
@@ -64,6 +65,7 @@ interface SteerBody {
   prompt: string;
   features?: number[];
   vector_from?: [string, string][];
+  promote?: string;
   hook?: string;
   aggregate?: ContrastAggregate;
   mode?: SteeringMode;
@@ -103,13 +105,14 @@ export async function steeringRoutes(app: FastifyInstance, ctx: ServerContext): 
     {
       schema: {
         tags: ['steering'],
-        summary: "Generate with and without steering (same seeds) on the database's dictionary features or a contrastive vector",
+        summary: "Generate with and without steering (same seeds): the database's dictionary features, a contrastive vector, or a word's promote direction",
         body: {
           type: 'object',
           properties: {
             prompt: { type: 'string', maxLength: MAX_TEXT },
             features: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, maxItems: 16 },
             vector_from: { type: 'array', items: { type: 'array', items: text, minItems: 2, maxItems: 2 }, minItems: 1, maxItems: 16 },
+            promote: { type: 'string', minLength: 1, maxLength: 100 },
             hook: { type: 'string', maxLength: 200 },
             aggregate: { type: 'string', enum: [...CONTRAST_AGGREGATES] },
             mode: { type: 'string', enum: [...STEERING_MODES] },
@@ -131,18 +134,25 @@ export async function steeringRoutes(app: FastifyInstance, ctx: ServerContext): 
     },
     async (req) => {
       const b = req.body;
-      if ((b.features === undefined) === (b.vector_from === undefined)) throw new InputError('steer one thing: "features" (of this database\'s dictionary) or "vector_from" (pairs of prompts) with "hook"');
+      const sources = [b.features, b.vector_from, b.promote].filter((x) => x !== undefined).length;
+      if (sources !== 1) throw new InputError('steer one thing: "features" (of this database\'s dictionary), "vector_from" (pairs of prompts) with "hook", or "promote" (a word)');
       const { model, tokenizer, sae } = await runtime(ctx);
       let directions: SteeringDirection[];
+      let source: 'feature' | 'vector' | 'promote';
       if (b.features) {
         if (b.hook !== undefined) throw new InputError('"hook" is for vectors; features are steered at their dictionary\'s hook');
         directions = b.features.map((f) => featureDirection(sae, f));
+        source = 'feature';
+      } else if (b.promote !== undefined) {
+        directions = [promoteDirection(model, tokenizer, b.promote, { hook: b.hook, restWeight: STEER_DEFAULTS.promoteRestWeight })];
+        source = 'promote';
       } else {
-        if (!b.hook) throw new InputError('"vector_from" needs "hook", the hook point to steer at (e.g. blocks.3.hook_resid_post)');
+        if (!b.hook) throw new InputError('"vector_from" needs "hook", the hook point to steer at (e.g. blocks.2.hook_resid_post)');
         directions = [contrastiveDirection(contrastiveVector(model, tokenizer, { hook: b.hook, pairs: b.vector_from!, aggregate: b.aggregate ?? STEER_DEFAULTS.aggregate }))];
+        source = 'vector';
       }
       const mode = b.mode ?? STEER_DEFAULTS.mode;
-      const amount = mode === 'add' ? (b.strength ?? STEER_DEFAULTS.strength) : mode === 'ablate' ? 0 : (b.value ?? STEER_DEFAULTS.value);
+      const amount = mode === 'add' ? (b.strength ?? STEER_DEFAULTS.strengthFor[source]) : mode === 'ablate' ? 0 : (b.value ?? STEER_DEFAULTS.valueFor[source]);
       const opts = {
         interventions: directions.map((direction) => ({ direction, mode, amount })),
         prompt: b.prompt,
