@@ -67,9 +67,8 @@ export function metricRows(logits_B1V: Tensor, m: PatchMetric): number[] {
 
 /** The metric as a scalar tensor of full logits [1, pos, vocab] at position `pos` (differentiable). */
 export function metricTensor(logits_1TV: Tensor, pos: number, m: PatchMetric): Tensor {
-  const [, Tn, V] = logits_1TV.shape as [number, number, number];
+  const V = logits_1TV.shape[2]!;
   const row = T.reshape(T.slice(logits_1TV, 1, pos, pos + 1), [V]);
-  void Tn;
   if (m.kind === 'logit_diff') {
     const pick = T.indexSelect(row, 0, [m.answer, m.wrong!]);
     const sign = new T.Tensor(Float32Array.of(1, -1), [2]);

@@ -3,9 +3,9 @@
 //   threshold [d_sae] (JumpReLU, BatchTopK), W_skip [d_out, d_in] (skip transcoders, as SAELens and
 //   circuit-tracer store it: output += x @ W_skip^T).
 // cfg.json always names the architecture; loading refuses a missing or unknown one rather than guess
-// (silently reading a JumpReLU as a ReLU gives plausible but wrong latents). SAELens' own names map
-// explicitly: "standard" is our "relu" (or "topk" when its activation_fn_str says so), "transcoder" and
-// "skip_transcoder" are ReLU transcoders.
+// (silently reading a JumpReLU as a ReLU gives plausible but wrong latents). SAELens' own names are used
+// where it has one and map explicitly on load: "standard" is our "relu" (or "topk" when its
+// activation_fn_str says so), "transcoder" and "skip_transcoder" are ReLU transcoders.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FormatError, InputError } from '../errors.js';
@@ -18,6 +18,16 @@ import { paramShapes, Sae, type SaeParams } from './sae.js';
 export const CFG_FILE = 'cfg.json';
 export const WEIGHTS_FILE = 'sae_weights.safetensors';
 export const SPARSITY_FILE = 'sparsity.safetensors';
+
+/**
+ * SAELens' names for the architectures it has: a ReLU SAE is its "standard", ReLU transcoders are its
+ * "transcoder" / "skip_transcoder". The others are written under Loupe's own (registered) names.
+ */
+export function saelensArchitectureName(architecture: string, skip: boolean): string {
+  if (architecture === 'relu') return 'standard';
+  if (architecture === 'transcoder-relu') return skip ? 'skip_transcoder' : 'transcoder';
+  return architecture;
+}
 
 export interface SaveOptions {
   /** Extra cfg.json fields under "loupe" (training options, tokens, data ...). */
@@ -48,7 +58,7 @@ export function saveSae(sae: Sae, dir: string, opts: SaveOptions = {}): void {
   writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt' });
   if (opts.logDensity) writeSafetensors(path.join(dir, SPARSITY_FILE), { sparsity: f32(opts.logDensity, [c.dSae]) }, { format: 'pt' });
   const cfg: Record<string, unknown> = {
-    architecture: c.architecture,
+    architecture: saelensArchitectureName(c.architecture, c.skip),
     d_in: c.dIn,
     d_sae: c.dSae,
     ...(sae.isTranscoder ? { d_out: c.dOut, hook_name_out: c.hookNameOut } : {}),

@@ -37,3 +37,9 @@ export function runKernel(t: KernelTask, start: number, end: number): void {
     }
   }
 }
+
+/** Claim parts of [bounds[i], bounds[i+1]) from the shared counter until none are left. */
+export function runParts(t: KernelTask, bounds: Int32Array, next: Int32Array): void {
+  const parts = bounds.length - 1;
+  for (let i = Atomics.add(next, 0, 1); i < parts; i = Atomics.add(next, 0, 1)) runKernel(t, bounds[i]!, bounds[i + 1]!);
+}

@@ -11,13 +11,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { LoupeError } from '../errors.js';
-import { runKernel, type KernelTask } from './parallel-tasks.js';
+import { runKernel, runParts, type KernelTask } from './parallel-tasks.js';
 
 export type { KernelTask } from './parallel-tasks.js';
 
 export class KernelPool {
   private readonly workers: Worker[];
   private readonly flags: Int32Array;
+  /** Next unclaimed part of the current task (work stealing: a thread slowed by other load takes fewer). */
+  private readonly next: Int32Array;
 
   constructor(readonly threads: number) {
     const url = new URL('./kernel-worker.js', import.meta.url);
@@ -27,6 +29,7 @@ export class KernelPool {
       return w;
     });
     this.flags = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, threads - 1)));
+    this.next = new Int32Array(new SharedArrayBuffer(4));
   }
 
   /** Run `task` over [0, total), split into `threads` contiguous parts; returns when every part is done. */
@@ -37,10 +40,14 @@ export class KernelPool {
       runKernel(task, 0, total);
       return;
     }
-    const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * total) / parts));
+    // More parts than threads, claimed from a shared counter: the split (and so every result bit) is
+    // fixed, while which thread runs which part adapts to how busy each core is.
+    const count = Math.min(total, parts * 4);
+    const bounds = Int32Array.from({ length: count + 1 }, (_, i) => Math.round((i * total) / count));
     this.flags.fill(0);
-    this.workers.forEach((w, i) => w.postMessage({ task, start: bounds[i + 1]!, end: bounds[i + 2]!, flags: this.flags, slot: i }));
-    runKernel(task, bounds[0]!, bounds[1]!);
+    Atomics.store(this.next, 0, 0);
+    this.workers.forEach((w, i) => w.postMessage({ task, bounds, next: this.next, flags: this.flags, slot: i }));
+    runParts(task, bounds, this.next);
     let failed = false;
     for (let i = 0; i < this.workers.length; i++) {
       Atomics.wait(this.flags, i, 0);

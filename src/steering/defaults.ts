@@ -15,13 +15,13 @@ export const STEER_DEFAULTS = {
   /** clamp / cap: a feature's target value. */
   value: 2,
   /** add: strength per kind of direction. */
-  strengthFor: { feature: 2, vector: 1.5, promote: 3 } as Record<DirectionSource, number>,
+  strengthFor: { feature: 2, vector: 1.5, promote: 4 } as Record<DirectionSource, number>,
   /** clamp / cap: target value per kind of direction (a feature's value; a vector's projection). */
   valueFor: { feature: 2, vector: 2, promote: 2 } as Record<DirectionSource, number>,
   positions: 'all' as PositionSelection,
   aggregate: 'mean' as ContrastAggregate,
-  /** Weight of a promoted word's later pieces relative to its first. */
-  promoteRestWeight: 1,
+  /** Weight of a promoted word's later pieces relative to its first (0.5 beat 0 and 1 on every concept measured). */
+  promoteRestWeight: 0.5,
   maxNewTokens: 40,
   samples: 20,
   temperature: 1,

@@ -13,7 +13,7 @@
 export { featureDirection, vectorDirection, readValue, readRaw, type SteeringDirection } from './direction.js';
 export { steerRow, checkInterventions, STEERING_MODES, type Intervention, type SteeringMode } from './intervene.js';
 export { steeringHooks, POSITION_SELECTIONS, type PositionSelection, type SteeredPosition, type SteeringHookOptions } from './hooks.js';
-export { steer, steerSweep, type SteerOptions, type SteerResult, type SteerSide, type SweepResult, type SweepRow } from './steer.js';
+export { steer, steerSweep, maxDeviation, type SteerOptions, type SteerResult, type SteerSide, type SweepResult, type SweepRow } from './steer.js';
 export { contrastiveVector, contrastiveDirection, CONTRAST_AGGREGATES, type ContrastAggregate, type ContrastiveOptions, type ContrastiveVector } from './contrastive.js';
 export { continuationLoss, type ContinuationLoss } from './fluency.js';
 export { sampleBatch, type BatchSample, type BatchSampleOptions } from './sample.js';

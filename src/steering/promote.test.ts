@@ -12,7 +12,7 @@ import { tinyModel, tinySae, tinyTokenizer } from './testing/fixtures.js';
 const model = tinyModel(2);
 
 test('promote: least squares through the unembedding, the word on top, and it raises p(word) when added', () => {
-  const p = promoteVector(model, tinyTokenizer, 'dog');
+  const p = promoteVector(model, tinyTokenizer, 'dog', { restWeight: 1 });
   assert.deepEqual(p.tokens, wordTokens(tinyTokenizer, 'dog'));
   assert.equal(p.hook, 'blocks.1.hook_resid_post');
   assert.ok(Math.abs(Math.hypot(...p.vector) - 1) < 1e-5);

@@ -17,7 +17,7 @@ import { solve } from './intervene.js';
 export interface PromoteOptions {
   /** Hook to steer at (default: the last block's hook_resid_post, where the readout is direct). */
   hook?: string;
-  /** Weight of the word's later pieces relative to its first (0: first piece only; default 1). */
+  /** Weight of the word's later pieces relative to its first (0: first piece only; default 0.5, measured best in docs/steering.md). */
   restWeight?: number;
 }
 
@@ -46,7 +46,7 @@ export function promoteVector(model: Transformer, tokenizer: Tokenizer, word: st
   const c = model.config;
   const hook = opts.hook ?? `blocks.${c.nLayers - 1}.hook_resid_post`;
   if (!model.hookNames().includes(hook)) throw new InputError(`hook "${hook}" is not a hook point of this model (see \`loupe hooks\`)`);
-  const rest = opts.restWeight ?? 1;
+  const rest = opts.restWeight ?? 0.5;
   if (!(rest >= 0)) throw new InputError(`restWeight must be >= 0, got ${rest}`);
   const tokens = wordTokens(tokenizer, word);
   const D = c.dModel;

@@ -19,6 +19,7 @@ export function steerReport(r: SteerResult, directions: readonly SteeringDirecti
     baseline_rate: r.baseline?.rate ?? null,
     steered_rate: r.steered.rate,
     ...(features ? { feature_values: shape(r.values), feature_latents: shape(r.latents) } : {}),
+    max_deviation: r.maxDeviation,
     hooks: [...new Set(directions.map((d) => d.hook))],
     prompt_ids: r.promptIds,
   };

@@ -49,6 +49,7 @@ test('clamp, ablate and cap: every reported value matches the mode; positions ar
         for (const [v] of rows) assert.ok(ok(v!), `${mode}: ${v}`);
         for (const p of r.positions[s]!) assert.ok(positions === 'all' ? p >= 1 : p >= P);
       });
+      assert.ok(r.maxDeviation <= 1e-4, `${mode}: max deviation ${r.maxDeviation}`);
       // The loss is the unsteered model's on the steered text.
       assert.ok(Math.abs(r.steered.loss - continuationLoss(model, r.promptIds, r.steered.ids).mean) < 1e-9);
     }

@@ -59,6 +59,11 @@ export interface SteerResult {
   positions: number[][];
   /** Per steered sample, the hook each row of values was read at (several when interventions span hooks). */
   hooks: string[][];
+  /**
+   * The largest miss of a pinned value over every reported entry: |value - V| for clamp, value for
+   * ablate, max(0, value - V) for cap (0 when only adds run). Exact steering keeps it under 1e-4.
+   */
+  maxDeviation: number;
 }
 
 export function steer(model: Transformer, tokenizer: Tokenizer, opts: SteerOptions): SteerResult {
@@ -70,7 +75,30 @@ export function steer(model: Transformer, tokenizer: Tokenizer, opts: SteerOptio
   const baseline = opts.skipBaseline ? null : runSide(model, tokenizer, promptIds, opts, concept, null, tick);
   const steered = runSide(model, tokenizer, promptIds, opts, concept, opts.interventions, tick);
   bar.stop();
-  return { promptIds, baseline: baseline?.side ?? null, steered: steered.side, values: steered.values, latents: steered.latents, positions: steered.positions, hooks: steered.hooks };
+  return {
+    promptIds,
+    baseline: baseline?.side ?? null,
+    steered: steered.side,
+    values: steered.values,
+    latents: steered.latents,
+    positions: steered.positions,
+    hooks: steered.hooks,
+    maxDeviation: maxDeviation(opts.interventions, steered.values),
+  };
+}
+
+/** How far the reported values are from what each pinned mode promises (see SteerResult.maxDeviation). */
+export function maxDeviation(list: readonly Intervention[], values: number[][][]): number {
+  let worst = 0;
+  for (const sample of values)
+    for (const row of sample)
+      list.forEach((iv, k) => {
+        const v = row[k]!;
+        if (Number.isNaN(v) || iv.mode === 'add') return;
+        const miss = iv.mode === 'clamp' ? Math.abs(v - iv.amount) : iv.mode === 'ablate' ? Math.abs(v) : Math.max(0, v - iv.amount);
+        worst = Math.max(worst, miss);
+      });
+  return worst;
 }
 
 function prepare(model: Transformer, tokenizer: Tokenizer, opts: SteerOptions): { promptIds: number[]; concept: RegExp | null } {

@@ -63,8 +63,8 @@ export function cityFeatureSwap(model: Transformer, tokenizer: Tokenizer, set: T
     for (let i = 0; i < perCity; i++) {
       const q = twoHopQuestion(rng, { city, facts: 3 });
       const ids = tokenizer.encode(q.prompt, { bos: true });
-      const fact = `${q.person} lives in ${q.city}`;
-      const cityPos = tokenizer.encode(q.prompt.slice(0, q.prompt.indexOf(fact) + fact.length), { bos: true }).length - 1;
+      const fact = ` ${q.person} ${q.city}.`;
+      const cityPos = tokenizer.encode(q.prompt.slice(0, q.prompt.indexOf(fact) + fact.length - 1), { bos: true }).length - 1;
       const run = T.noGrad(() => model.run([ids], { cache: Array.from({ length: N }, (_, l) => set.inputHook(l)) }));
       const pos = { city: cityPos, last: ids.length - 1 };
       const acts = Array.from({ length: N }, (_, l) => {

@@ -4,8 +4,14 @@
 // intermediate entity, the city: first hop in context (person -> city, a lookup among the document's facts),
 // second hop from the weights (city -> country). No shortcut from person to country exists.
 //
-//   facts: mia lives in osaka. leo lives in paris. ava lives in cairo. leo is in france. ava lives in
-//   cairo. mia is in japan.
+//   facts: mia osaka. leo paris. ava cairo. questions: country of leo france. city of ava cairo. country of
+//   mia japan. country of rome italy.
+//
+// Each fact puts the city right after the person and each question ends with the name it asks about, so
+// the first hop is the lookup an induction head does (find the earlier occurrence of the name, read what
+// followed it): small models learn it in a few hundred steps, where offsets of several tokens ("leo
+// lives in paris") took thousands. Questions about a city ("country of rome") teach the second hop alone,
+// questions about a person's city the first hop alone.
 //
 // Two cities per country, so a city is not just a name for its country: swapping the intermediate city
 // for one in another country must move the answer to that country.
@@ -28,7 +34,7 @@ export const CITIES = Object.keys(CITY_COUNTRY);
 export const COUNTRIES = [...new Set(Object.values(CITY_COUNTRY))];
 
 export interface TwoHopQuestion {
-  /** The document up to the answer (the prompt to trace): "facts: ... leo is in". */
+  /** The document up to the answer (the prompt to trace): "facts: ... questions: country of leo". */
   prompt: string;
   /** " france": the answer as it follows the prompt. */
   answer: string;
@@ -39,38 +45,40 @@ export interface TwoHopQuestion {
   facts: [string, string][];
 }
 
-/** One document's facts and question. `city` forces the queried person's city (for controlled pairs). */
-export function twoHopQuestion(rng: Rng, o: { facts?: number; city?: string; cityFact?: boolean } = {}): TwoHopQuestion {
+/** One document's facts and its first question, about a person's country. `city` forces that person's city. */
+export function twoHopQuestion(rng: Rng, o: { facts?: number; city?: string } = {}): TwoHopQuestion {
   const n = o.facts ?? 2 + rng.int(3);
   const people = shuffle(rng, [...PEOPLE]).slice(0, n);
   const cities = shuffle(rng, CITIES.filter((c) => c !== o.city)).slice(0, n);
   const q = rng.int(n);
   if (o.city) cities[q] = o.city;
   const facts = people.map((p, i) => [p, cities[i]!] as [string, string]);
-  const parts = facts.map(([p, c]) => `${p} lives in ${c}.`);
-  if (o.cityFact) {
-    const c = CITIES[rng.int(CITIES.length)]!;
-    parts.splice(rng.int(parts.length + 1), 0, `${c} is in ${CITY_COUNTRY[c]}.`);
-  }
   const [person, city] = facts[q]!;
   const country = CITY_COUNTRY[city]!;
-  return { prompt: `facts: ${parts.join(' ')} ${person} is in`, answer: ` ${country}`, person, city, country, facts };
+  return { prompt: `facts: ${factText(facts)} questions: country of ${person}`, answer: ` ${country}`, person, city, country, facts };
+}
+
+/** "mia osaka. leo paris." */
+export function factText(facts: readonly [string, string][]): string {
+  return facts.map(([p, c]) => `${p} ${c}.`).join(' ');
 }
 
 /**
- * The corpus: one document per line of JSONL ({"text": ...}). A document states its facts, then asks
- * about every person it named, in a new order: the country (two hops) or, half the time, the city again
- * (the first hop alone, which teaches the lookup with a direct signal). Half the documents also state a
- * city's country.
+ * The corpus: one document per line of JSONL ({"text": ...}). A document states its facts, then asks about
+ * every person it named, in a new order: the country (two hops) or, a third of the time, the city (the
+ * first hop alone); half the documents also ask for a city's country (the second hop alone).
  */
 export function twoHopCorpus(documents: number, seed = 0): string[] {
   const rng = new Rng(seed);
   const docs: string[] = [];
   for (let i = 0; i < documents; i++) {
-    const q = twoHopQuestion(rng, { cityFact: rng.uniform() < 0.5 });
-    const head = q.prompt.slice(0, q.prompt.lastIndexOf(`${q.person} is in`));
-    const asks = shuffle(rng, q.facts.slice()).map(([p, c]) => (rng.uniform() < 0.5 ? `${p} lives in ${c}.` : `${p} is in ${CITY_COUNTRY[c]}.`));
-    docs.push(`${head}${asks.join(' ')}`);
+    const q = twoHopQuestion(rng);
+    const asks = shuffle(rng, q.facts.slice()).map(([p, c]) => (rng.uniform() < 1 / 3 ? `city of ${p} ${c}.` : `country of ${p} ${CITY_COUNTRY[c]}.`));
+    if (rng.uniform() < 0.5) {
+      const c = CITIES[rng.int(CITIES.length)]!;
+      asks.splice(rng.int(asks.length + 1), 0, `country of ${c} ${CITY_COUNTRY[c]}.`);
+    }
+    docs.push(`facts: ${factText(q.facts)} questions: ${asks.join(' ')}`);
   }
   return docs;
 }

@@ -48,11 +48,10 @@ test('loupe steer --json: paired texts, losses, rates, and a clamp at V everywhe
 });
 
 test('loupe steer: bad input is one line naming the problem and the fix', { skip }, () => {
+  // (the library tests cover the rest of the bad input; here: that it reaches the user as one line)
   const cases: [string[], RegExp][] = [
     [['--sae', sae(), '--feature', '128'], /feature 128 is outside the dictionary: it has 128 features \(0-127\)/],
     [['--vector-from', 'a big dog', 'a cat', '--hook', 'blocks.1.hook_resid_post', '--aggregate', 'aligned'], /positive prompt has \d+ tokens and the negative \d+.*same token count/],
-    [['--vector-from', 'a dog', '--hook', 'blocks.1.hook_resid_post'], /in pairs/],
-    [['--sae', sae(), '--feature', '1', '--mode', 'clamp', '--strength', '2'], /--strength is for add/],
   ];
   for (const [args, re] of cases) {
     const r = run('steer', '--model', model, '--tokenizer', tok, '--prompt', 'Once', '--max-new-tokens', '2', '--samples', '1', ...args);
@@ -63,24 +62,24 @@ test('loupe steer: bad input is one line naming the problem and the fix', { skip
 });
 
 test('loupe patch --json: [layer][position] and [layer][head] grids, both methods; loupe ablate', { skip }, () => {
-  const args = ['patch', '--model', model, '--tokenizer', tok, '--clean', 'Lily gave the ball to', '--corrupt', 'Tim gave the ball to', '--answer', 'Tim', '--wrong', 'Lily', '--sites', 'resid_pre,attn_out,mlp_out,heads,final', '--json'];
-  for (const method of ['activation', 'attribution']) {
-    const r = run(...args, '--method', method);
-    assert.equal(r.status, 0, r.stderr);
-    const j = JSON.parse(r.stdout);
-    assert.equal(j.method, method);
-    assert.equal(typeof j.clean_metric, 'number');
-    assert.equal(typeof j.corrupt_metric, 'number');
-    const P = j.tokens.length;
-    for (const k of ['resid_pre', 'attn_out', 'mlp_out']) assert.deepEqual([j.sites[k].length, j.sites[k][0].length], [5, P]);
-    assert.deepEqual([j.sites.heads.length, j.sites.heads[0].length], [5, 8]);
-    assert.deepEqual([j.sites.final.length, j.sites.final[0].length], [1, P]);
+  const r = run('patch', '--model', model, '--tokenizer', tok, '--clean', 'Lily gave the ball to', '--corrupt', 'Tim gave the ball to', '--answer', 'Tim', '--wrong', 'Lily', '--sites', 'resid_pre,attn_out,mlp_out,heads,final', '--method', 'both', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.method, 'activation');
+  assert.equal(typeof j.clean_metric, 'number');
+  assert.equal(typeof j.corrupt_metric, 'number');
+  const P = j.tokens.length;
+  for (const grids of [j.sites, j.attribution]) {
+    for (const k of ['resid_pre', 'attn_out', 'mlp_out']) assert.deepEqual([grids[k].length, grids[k][0].length], [5, P]);
+    assert.deepEqual([grids.heads.length, grids.heads[0].length], [5, 8]);
+    assert.deepEqual([grids.final.length, grids.final[0].length], [1, P]);
   }
+  assert.ok(j.agreement.final.correlation > 0.9999, 'attribution is exact on the normalised final residual');
   const bad = run('patch', '--model', model, '--tokenizer', tok, '--clean', 'a', '--corrupt', 'b', '--answer', 'dog', '--wrong', 'Lily');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /the answer "dog" is 2 tokens.*--answer-id/);
   const a = run('ablate', '--model', model, '--tokenizer', tok, '--targets', 'head:4.2,neuron:3.17', '--prompt', 'Once upon a time there was a little girl named Lily.', '--json');
   assert.equal(a.status, 0, a.stderr);
-  const j = JSON.parse(a.stdout);
-  assert.ok(Number.isFinite(j.delta) && j.tokens > 5);
+  const ab = JSON.parse(a.stdout);
+  assert.ok(Number.isFinite(ab.delta) && ab.tokens > 5);
 });

@@ -88,8 +88,13 @@ export function register(program: Command): void {
     .option('--no-bos', 'do not prepend BOS to the prompt')
     .option('--json', 'one JSON line: {baseline, steered, baseline_loss, steered_loss, baseline_rate, steered_rate, feature_values, ...}')
     .action(async (f: SteerFlags) => {
-      const sources = [f.sae !== undefined || f.feature !== undefined, f.vectorFrom !== undefined, f.vector !== undefined, f.promote !== undefined].filter(Boolean).length;
-      if (sources !== 1) throw new InputError('steer one thing: --sae DIR --feature F, --vector-from "POSITIVE" "NEGATIVE" --hook H, --vector FILE --hook H, or --promote WORD');
+      let sources = [f.sae !== undefined || f.feature !== undefined, f.vectorFrom !== undefined, f.vector !== undefined, f.promote !== undefined].filter(Boolean).length;
+      // Nothing named but a plain-word concept: steer toward it with its promote direction (the measured best).
+      if (sources === 0 && f.concept !== undefined && /^[\p{L}\p{N}]+$/u.test(f.concept.trim())) {
+        f.promote = f.concept.trim();
+        sources = 1;
+      }
+      if (sources !== 1) throw new InputError('steer one thing: --sae DIR --feature F, --vector-from "POSITIVE" "NEGATIVE" --hook H, --vector FILE --hook H, or --promote WORD (a one-word --concept alone promotes that word)');
       if (f.mode === 'add' && f.value !== undefined) throw new InputError('--value is for clamp and cap; add takes --strength');
       if (f.mode !== 'add' && f.strength !== undefined) throw new InputError(`--strength is for add; ${f.mode} ${f.mode === 'ablate' ? 'takes no amount' : 'takes --value'}`);
       const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
@@ -124,7 +129,7 @@ export function register(program: Command): void {
         return f.json ? printJson({ ...sweepReport(r, f.mode === 'add' ? 'strength' : 'value'), mode: f.mode, positions: f.positions }) : printSweep(r, f);
       }
       const r = steer(model, tokenizer!, opts);
-      return f.json ? printJson({ ...steerReport(r, directions), mode: f.mode, positions: f.positions }) : printResult(r, f, tokenizer!.decode(r.promptIds));
+      return f.json ? printJson({ ...steerReport(r, directions), mode: f.mode, positions: f.positions }) : printResult(r, f, tokenizer!.decode(r.promptIds), directions);
     });
 }
 
@@ -156,12 +161,14 @@ function buildDirections(f: SteerFlags, promote: (word: string) => SteeringDirec
   });
 }
 
-function printResult(r: SteerResult, f: SteerFlags, prompt: string): void {
-  const out: string[] = [`prompt: ${JSON.stringify(prompt)}  (${f.mode}, positions ${f.positions})`];
+function printResult(r: SteerResult, f: SteerFlags, prompt: string, directions: SteeringDirection[]): void {
+  const what = [...new Set(directions.map((d) => d.hook))].map((h) => `${directions.filter((d) => d.hook === h).map((d) => d.label).join(', ')} at ${h}`).join('; ');
+  const out: string[] = [`prompt: ${JSON.stringify(prompt)}`, `steering: ${what} (${f.mode}, positions ${f.positions})`];
   r.steered.texts.forEach((t, i) => {
     out.push(`--- sample ${i} (seed ${f.seed + i})`, `  unsteered: ${JSON.stringify(r.baseline!.texts[i])}`, `  steered:   ${JSON.stringify(t)}`);
   });
   out.push(`loss under the unsteered model: baseline ${r.baseline!.loss.toFixed(3)}, steered ${r.steered.loss.toFixed(3)} (x${(r.steered.loss / r.baseline!.loss).toFixed(2)})`);
+  if (f.mode !== 'add') out.push(`${f.mode}: largest miss of the pinned value over every steered position ${r.maxDeviation.toExponential(1)}`);
   if (r.steered.rate !== null) out.push(`concept ${JSON.stringify(f.concept)}: baseline ${(100 * r.baseline!.rate!).toFixed(0)}%, steered ${(100 * r.steered.rate).toFixed(0)}%`);
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -3,7 +3,6 @@
 // depend on the batch, so a running estimate of the smallest selected activation serves as one global
 // threshold: latents = pre * (pre > threshold), JumpReLU-style. The weights file stores that threshold
 // (repeated per latent) and cfg.json says "batchtopk", so it never loads as a TopK.
-import * as T from '../../tensor/index.js';
 import type { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
 import { emptySparse, thresholdSparse, type SparseLatents } from '../kernels.js';
@@ -37,24 +36,9 @@ class BatchTopKRule implements TrainingRule {
     const k = this.sae.cfg.k!;
     const pre = ctx.densePre();
     const budget = Math.min(k * B, B * F);
-    const flat = T.topkIndices(pre, 1, B * F, budget);
-    // Sort the selection by position so it becomes compressed rows.
-    flat.sort();
-    const lat = emptySparse(B, budget);
-    let e = 0;
+    const lat = batchTopkSelect(pre, B, F, budget);
     let minSelected = Infinity;
-    for (let b = 0, s = 0; b < B; b++) {
-      lat.rowPtr[b] = e;
-      const end = (b + 1) * F;
-      while (s < budget && flat[s]! < end) {
-        const i = flat[s++]!;
-        const v = pre[i]!;
-        lat.idx[e] = i - b * F;
-        lat.val[e++] = v > 0 ? v : v !== v ? NaN : 0;
-        if (v > 0 && v < minSelected) minSelected = v;
-      }
-    }
-    lat.rowPtr[B] = e;
+    for (let e = 0; e < lat.rowPtr[B]!; e++) if (lat.val[e]! > 0 && lat.val[e]! < minSelected) minSelected = lat.val[e]!;
     ctx.sparse = lat;
     if (minSelected < Infinity) this.updateThreshold(minSelected);
     const kAux = Math.min(this.opts.kAux, ctx.deadList.length);
@@ -107,3 +91,69 @@ registerArchitecture({
   activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => thresholdSparse(pre_NF, n, sae.cfg.dSae, sae.params.threshold_F!.data),
   trainingRule: (sae: Sae, opts: RuleOptions) => new BatchTopKRule(sae, opts),
 });
+
+/**
+ * The `budget` largest entries of pre [B, F] as compressed rows (values relu'd; ties to the lower flat
+ * index, as a sort would pick them). Linear time: a quickselect finds the budget-th largest value, then one
+ * pass keeps everything above it and enough of the entries equal to it.
+ */
+export function batchTopkSelect(pre: Float32Array, B: number, F: number, budget: number): SparseLatents {
+  const n = B * F;
+  let threshold = -Infinity;
+  let equalQuota = budget;
+  if (budget < n) {
+    const scratch = pre.slice(0, n);
+    for (let i = 0; i < n; i++) if (scratch[i] !== scratch[i]) scratch[i] = Infinity; // NaN ranks first
+    threshold = kthLargest(scratch, budget);
+    let above = 0;
+    for (let i = 0; i < n; i++) if (scratch[i]! > threshold) above++;
+    equalQuota = budget - above;
+  }
+  const lat = emptySparse(B, budget);
+  let e = 0;
+  for (let b = 0; b < B; b++) {
+    lat.rowPtr[b] = e;
+    for (let f = 0, i = b * F; f < F; f++, i++) {
+      const v = pre[i]!;
+      const rank = v !== v ? Infinity : v;
+      if (rank < threshold) continue;
+      if (rank === threshold) {
+        if (equalQuota === 0) continue;
+        equalQuota--;
+      }
+      lat.idx[e] = f;
+      lat.val[e++] = v > 0 ? v : v !== v ? NaN : 0;
+    }
+  }
+  lat.rowPtr[B] = e;
+  return lat;
+}
+
+/** The k-th largest value of a (reordered in place) array: iterative quickselect, median-of-three pivots. */
+function kthLargest(a: Float32Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const target = k - 1; // index in descending order
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const x = a[lo]!, y = a[mid]!, z = a[hi]!;
+    const pivot = x > y ? (y > z ? y : x > z ? z : x) : x > z ? x : y > z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! > pivot) i++;
+      while (a[j]! < pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else return a[target]!;
+  }
+  return a[target]!;
+}

@@ -51,6 +51,9 @@ test('POST /api/steer: clamped feature values, paired texts, losses and rates', 
   const v = await app!.inject({ method: 'POST', url: '/api/steer', payload: { prompt: 'Once upon a time', vector_from: [['a dog', 'a cat']], hook: 'blocks.1.hook_resid_post', strength: 1, samples: 1, max_new_tokens: 4 } });
   assert.equal(v.statusCode, 200, v.body);
   assert.equal(v.json().feature_values, undefined);
+  const p = await app!.inject({ method: 'POST', url: '/api/steer', payload: { prompt: 'Once upon a time', promote: 'dog', samples: 2, max_new_tokens: 6, concept: 'dog' } });
+  assert.equal(p.statusCode, 200, p.body);
+  assert.deepEqual(p.json().hooks, ['blocks.4.hook_resid_post']);
   const bad = await app!.inject({ method: 'POST', url: '/api/steer', payload: { prompt: 'x', features: [128] } });
   assert.equal(bad.statusCode, 400);
   assert.match(bad.json().error.message, /feature 128 is outside the dictionary: it has 128 features/);
