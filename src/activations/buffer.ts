@@ -106,6 +106,13 @@ export class ShuffleBuffer {
     return { rows: n, acts };
   }
 
+  /** Close the source (its open files) early; a later fill reopens it at the saved position. */
+  async close(): Promise<void> {
+    const it = this.iterator;
+    this.iterator = null;
+    await it?.return?.();
+  }
+
   private async fill(): Promise<void> {
     while (this.filled < this.capacity) {
       if (!this.pending) {
@@ -159,6 +166,7 @@ export class ShuffleBuffer {
     this.draws = s.draws;
     this.exhausted = s.exhausted;
     this.tokensRead = s.tokensRead;
+    void this.iterator?.return?.();
     this.iterator = null;
   }
 }

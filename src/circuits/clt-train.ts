@@ -232,6 +232,7 @@ export async function trainClt(o: CltTrainOptions): Promise<CltTrainResult> {
     b_dec: b_dec.map((p, l) => p.w.map((v) => v / sOut[l]!)),
     info: { modelName: o.modelName ?? '' },
   });
+  await buffer.close();
   return { set, steps: progress.step, tokens, seconds: (performance.now() - t0) / 1000, final: progress, l0 };
 }
 

@@ -68,6 +68,12 @@ export class FanOut {
 
   private trim(): void {
     const low = Math.min(...this.cursors);
+    // Every view is done: close the shared source (and the files it holds open).
+    if (low === Infinity && this.iterator && !this.producing) {
+      void this.iterator.return?.();
+      this.iterator = null;
+      this.ended = true;
+    }
     while (this.chunks.length && this.base < low) {
       this.chunks.shift();
       this.base++;

@@ -54,13 +54,14 @@ export async function sourceForStore(store: Store, overrides: Partial<SourcePath
 }
 
 /**
- * The tokenizer a database was built with, loaded alone (no model), or null when its file is gone or
- * no longer the recorded one: callers that can do without (search) fall back to the stored vocabulary.
+ * The tokenizer a database was built with, loaded alone (no model), from its recorded path or `override`
+ * (where it moved: `loupe serve --tokenizer`), or null when that file is gone or not the recorded one:
+ * callers that can do without (search) fall back to the stored vocabulary.
  */
-export async function tokenizerForStore(store: Store): Promise<Tokenizer | null> {
+export async function tokenizerForStore(store: Store, override?: string): Promise<Tokenizer | null> {
   const stored = await storedIdentity(store);
   if (!stored) return null;
-  const p = stored.tokenizer.path;
+  const p = override ?? stored.tokenizer.path;
   try {
     if (p === 'synthetic') return new SyntheticTokenizer();
     if ((await sha256Path(p)) !== stored.tokenizer.sha256) return null;

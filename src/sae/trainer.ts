@@ -221,6 +221,7 @@ export async function trainSae(run: TrainRunOptions): Promise<TrainResult> {
     await run.onStep?.(progress, sae);
     if (checkpointRoot && every > 0 && step % every === 0 && step < o.totalSteps) checkpoint();
   }
+  await buffer.close();
   if (!progress) throw new InputError(`nothing to train: the run already finished (${step} of ${o.totalSteps} steps)`);
   const folded = sae.folded();
   const logDensity = new Float32Array(F);

@@ -35,7 +35,7 @@ export function createContext(store: Store, opts: { sourcePaths?: Partial<Source
       return source;
     },
     tokenizer() {
-      tokenizer ??= lock.run(() => tokenizerForStore(store));
+      tokenizer ??= lock.run(() => tokenizerForStore(store, opts.sourcePaths?.tokenizer));
       return tokenizer;
     },
     providers: opts.providers ?? ['offline'],

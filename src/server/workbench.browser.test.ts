@@ -5,22 +5,15 @@
 // Skips (with the reason) where chromium is absent; .ci/run installs it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { Store } from '../store/index.js';
 import { createApp } from './app.js';
+import { ARTIFACTS, chromiumSkip as skip, ensureWebBuilt, launchChromium } from './browser.test-helper.js';
 import { createUnavailableApp } from './routes/unavailable.js';
-import { defaultWebRoot } from './static.js';
 import { HTML_TOKEN, makeWorkbenchFixture, SCRIPT_LABEL, type WorkbenchFixture } from './workbench-fixture.test-helper.js';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'workbench');
-const CHROMIUM = process.env.LOUPE_CHROMIUM ?? '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) ? `no chromium at ${CHROMIUM} (apt-get install chromium, or set LOUPE_CHROMIUM); browser tests skipped` : false;
 
 let fx: WorkbenchFixture;
 let store: Store;
@@ -32,22 +25,13 @@ let browser: Browser;
 let page: Page;
 const errors: string[] = [];
 
-/** The shipped build, rebuilt when web/src is newer (a clean checkout without `npm run build:web`). */
-function ensureBuilt(): void {
-  const index = path.join(defaultWebRoot(), 'index.html');
-  const newest = (dir: string): number => Math.max(0, ...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= newest(path.join(ROOT, 'web', 'src'))) return;
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', path.join(ROOT, 'web', 'vite.config.ts')], { cwd: ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`vite build failed: ${r.stderr || r.stdout}`);
-}
-
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
 before(async () => {
   if (skip) return;
-  ensureBuilt();
+  ensureWebBuilt();
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fx = await makeWorkbenchFixture();
   store = await Store.open(fx.db);
@@ -58,11 +42,7 @@ before(async () => {
   base = (await app.listen({ host: '127.0.0.1', port: 0 })) + '/';
   down = await createUnavailableApp('cannot open the feature database /nowhere/f.duckdb: no such file');
   downBase = (await down.listen({ host: '127.0.0.1', port: 0 })) + '/';
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.setDefaultTimeout(90_000);
   page.on('pageerror', (e) => errors.push(e.message));

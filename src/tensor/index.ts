@@ -18,4 +18,4 @@ export { causalMask, rope, ropeInvFreq, type RopeOptions } from './ops/attention
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';
 export { Adam, clipGradNorm, type AdamOptions } from './optim/adam.js';
 export { learningRate, type ScheduleOptions } from './optim/schedule.js';
-export { getBackend, setBackend, withBackend, ReferenceBackend, FastTsBackend, type KernelBackend, type MatmulSpec } from './backend/index.js';
+export { getBackend, setBackend, withBackend, ReferenceBackend, FastTsBackend, type KernelBackend, type MatmulSpec, type LinearSpec, type LinearActivation } from './backend/index.js';

@@ -115,6 +115,8 @@ export interface Overview {
   };
   model: { config: Record<string, unknown>; parameters: number; hooks: { name: string; shape: string[] }[] } | null;
   modelError: string | null;
+  /** The files the server runs (null until the model loads); they may differ from the recorded paths. */
+  loaded?: { model: string; tokenizer: string; dictionary: string } | null;
   dictionaries: DictionarySummary[];
   graphs: { id: number; name: string }[];
   dynamics: { id: number; name: string }[];

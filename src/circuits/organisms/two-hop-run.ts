@@ -31,6 +31,8 @@ export interface TwoHopOptions {
   ctx?: number;
   lr?: number;
   batch?: number;
+  /** Share of sequences that are repeated random segments (induction-head food; default 0.5). */
+  repeatFraction?: number;
   kind?: 'per-layer' | 'clt';
   latents?: number;
   k?: number;
@@ -56,7 +58,7 @@ export interface TwoHopReport {
   seconds: number;
 }
 
-export const TWO_HOP_DEFAULTS = { seed: 0, documents: 30000, steps: 3000, layers: 3, dModel: 64, heads: 4, ctx: 64, lr: 3e-3, batch: 32, kind: 'per-layer' as const, latents: 256, k: 8, transcoderTokens: 300_000, evalQuestions: 96 };
+export const TWO_HOP_DEFAULTS = { repeatFraction: 0.5, seed: 0, documents: 30000, steps: 3000, layers: 3, dModel: 64, heads: 4, ctx: 64, lr: 3e-3, batch: 32, kind: 'per-layer' as const, latents: 256, k: 8, transcoderTokens: 300_000, evalQuestions: 96 };
 
 export async function runTwoHop(opts: TwoHopOptions): Promise<TwoHopReport> {
   const o = { ...TWO_HOP_DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as typeof TWO_HOP_DEFAULTS & TwoHopOptions;
@@ -89,7 +91,9 @@ export async function runTwoHop(opts: TwoHopOptions): Promise<TwoHopReport> {
       spec: {
         model: { arch: 'llama', layers: o.layers, dModel: o.dModel, heads: o.heads, ctx: o.ctx, vocab: tokenizer.vocabSize, dMlp: 4 * o.dModel },
         train: { steps: o.steps, batch: o.batch, lr: o.lr, warmupSteps: 100, decay: 'cosine', weightDecay: 0.05, gradClip: 1, seed: o.seed },
-        data: { path: corpus, tokenizer: tokFile, valFraction: 0.02 },
+        // Random token segments repeated to fill the context (half the sequences) grow induction
+        // heads early; the first hop is the lookup they do.
+        data: { path: corpus, tokenizer: tokFile, valFraction: 0.02, repeatFraction: o.repeatFraction, repeatMinLen: 4, repeatMaxLen: 15 },
         checkpoints: { every: Math.max(100, Math.floor(o.steps / 4)), at: [], evalBatches: 4, logEvery: 25 },
       },
       onProgress: o.onGrow,

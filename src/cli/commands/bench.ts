@@ -2,11 +2,14 @@
 // One register function per subcommand (matmul here; forward, sae, train to follow), each a few lines
 // over a library call in src/bench/.
 import { Option, type Command } from 'commander';
+import { InputError } from '../../errors.js';
+import { benchAttribute } from '../../bench/attribute.js';
 import { benchForward } from '../../bench/forward.js';
 import { benchMatmul, MATMUL_BACKENDS, type MatmulBackendName } from '../../bench/matmul.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchSaeTraining } from '../../bench/sae.js';
 import { parseIntOption, printJson } from '../output.js';
+import { loadModelAndTokenizer } from './model-common.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('Measure kernel, model and training throughput (see docs/benchmarks.md)');
@@ -14,6 +17,7 @@ export function register(program: Command): void {
   registerTrain(bench);
   registerSae(bench);
   registerForward(bench);
+  registerAttribute(bench);
 }
 
 function registerMatmul(bench: Command): void {
@@ -130,5 +134,31 @@ function registerForward(bench: Command): void {
       const r = benchForward(o);
       if (o.json) printJson(r);
       else process.stdout.write(`forward ${r.layers}L d${r.d_model} ${r.heads}h ctx ${r.ctx} batch ${r.batch} vocab ${r.vocab} on ${r.backend}: ${r.tokens_per_s.toFixed(1)} tokens/s (${r.ms_per_forward_median.toFixed(0)} ms/forward, median of ${r.iters})\n`);
+    });
+}
+
+function registerAttribute(bench: Command): void {
+  bench
+    .command('attribute')
+    .description('Attribution-graph time and peak memory for prompts of several lengths (one `loupe attribute` process each)')
+    .requiredOption('--model <path>', 'checkpoint')
+    .option('--tokenizer <path>', 'tokenizer (default: beside an HF checkpoint)')
+    .requiredOption('--transcoders <dir>', 'transcoder set (`loupe transcoders train`)')
+    .requiredOption('--data <file>', 'text whose beginning makes the prompts')
+    .option('--lengths <list>', 'prompt lengths in tokens (BOS included), comma-separated', '16,64,256,512')
+    .option('--json', 'print {"rows": [...]} as one JSON line')
+    .action(async (o: { model: string; tokenizer?: string; transcoders: string; data: string; lengths: string; json?: boolean }) => {
+      const lengths = o.lengths.split(',').map((s) => Number(s.trim()));
+      if (!lengths.length || lengths.some((n) => !Number.isInteger(n) || n < 2)) throw new InputError(`--lengths must be integers >= 2, got "${o.lengths}"`);
+      const { model, tokenizer } = await loadModelAndTokenizer(o.model, o.tokenizer, true);
+      for (const n of lengths) if (n > model.config.nCtx) throw new InputError(`--lengths: ${n} tokens is over the model's context of ${model.config.nCtx}`);
+      const rows = benchAttribute(tokenizer!, {
+        ...o,
+        lengths,
+        onRow: (r) => {
+          if (!o.json) process.stdout.write(`${r.tokens} tokens: ${r.nodes} nodes, ${r.edges} edges, ${r.seconds.toFixed(1)} s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB\n`);
+        },
+      });
+      if (o.json) printJson({ rows });
     });
 }

@@ -7,7 +7,7 @@ import { expFast, normalCdf } from '../../tensor/ops/fastmath.js';
 import type { ActivationKind } from '../config.js';
 import type { HookRunner } from '../hooks.js';
 import type { MlpParams } from '../params.js';
-import { linear } from './linear.js';
+import { fusedLinear, linear } from './linear.js';
 
 export function activation(x: Tensor, kind: ActivationKind): Tensor {
   switch (kind) {
@@ -48,6 +48,8 @@ export function mlp(x_BTD: Tensor, p: MlpParams, act: ActivationKind, runner: Ho
     const gate_BTF = runner.point(preName, linear(x_BTD, p.W_gate), layer);
     const lin_BTF = runner.point(linName, linear(x_BTD, p.W_in, p.b_in), layer);
     post_BTF = inPlaceOk(gate_BTF, runner, preName) && !lin_BTF.requiresGrad ? gateInPlace(gate_BTF, lin_BTF, act) : T.mul(activation(gate_BTF, act), lin_BTF);
+  } else if (act === 'gelu_tanh' && !runner.wants(preName) && (post_BTF = fusedLinear(x_BTD, p.W_in, p.b_in, 'gelu_tanh')!)) {
+    // Inference with nobody watching the pre-activation: GEMM, bias and GELU in one native call.
   } else {
     const pre_BTF = runner.point(preName, linear(x_BTD, p.W_in, p.b_in), layer);
     post_BTF = inPlaceOk(pre_BTF, runner, preName) ? activateInPlace(pre_BTF, act) : activation(pre_BTF, act);

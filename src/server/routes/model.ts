@@ -1,6 +1,7 @@
 // GET /api/model: the workbench's overview: what the database was built from, the model's architecture
-// and hook points (when the model loads), and the dictionaries this server knows (the database's own,
-// plus transcoders named on the command line).
+// and hook points (when the model loads), the files actually loaded (they may have moved since the build:
+// --model, --tokenizer, --sae), and the dictionaries this server knows (the database's own, plus
+// transcoders named on the command line).
 import type { FastifyInstance } from 'fastify';
 import { builtInfo, databaseInfo } from '../../features/index.js';
 import { hookShape, parameterCount, Transformer } from '../../model/index.js';
@@ -30,8 +31,11 @@ export async function modelRoutes(app: FastifyInstance, ctx: ServerContext, arti
       // feature pages still work from the database alone.
       let model: Record<string, unknown> | null = null;
       let modelError: string | null = null;
+      let loaded: { model: string; tokenizer: string; dictionary: string } | null = null;
       try {
         const source = await ctx.source();
+        const i = source.identity;
+        loaded = { model: i.model.path, tokenizer: i.tokenizer.path, dictionary: i.dictionary.path };
         const m = (source as { model?: unknown }).model;
         if (m instanceof Transformer) {
           const c = m.config;
@@ -49,6 +53,7 @@ export async function modelRoutes(app: FastifyInstance, ctx: ServerContext, arti
         database: { path: info.path, built, identity: info.identity, build: info.build, nFeatures: info.nFeatures },
         model,
         modelError,
+        loaded,
         dictionaries,
         graphs: artifacts.graphs.map((g, i) => ({ id: i, name: g.name })),
         dynamics: artifacts.dynamics.map((d, i) => ({ id: i, name: d.name })),

@@ -19,7 +19,23 @@ export interface MatmulSpec {
   bBatched: boolean;
 }
 
+/** Activations a fused linear kernel may apply after the bias. */
+export type LinearActivation = 'none' | 'gelu_tanh';
+
+/** out[m, n] = act(A[m, k] @ W[n, k]^T + bias[n]): a linear layer with W in the checkpoint layout [out, in]. */
+export interface LinearSpec {
+  m: number;
+  k: number;
+  n: number;
+  activation: LinearActivation;
+}
+
 export interface KernelBackend {
   readonly name: string;
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void;
+  /**
+   * Optional fused inference kernel for a linear layer (no tape: it keeps nothing for a backward).
+   * Returns false to decline (too small, unsupported); the caller then composes matmul and elementwise ops.
+   */
+  linear?(a: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, spec: LinearSpec): boolean;
 }

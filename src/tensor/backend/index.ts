@@ -4,7 +4,7 @@ import type { KernelBackend } from './backend.js';
 import { ReferenceBackend } from './reference.js';
 import { FastTsBackend } from './ts-fast.js';
 
-export type { KernelBackend, MatmulSpec } from './backend.js';
+export type { KernelBackend, MatmulSpec, LinearSpec, LinearActivation } from './backend.js';
 export { ReferenceBackend } from './reference.js';
 export { FastTsBackend } from './ts-fast.js';
 

@@ -17,20 +17,22 @@ export function Inspector({ route, overview }: { route: Route; overview: Overvie
   const selected = route.params.get('t') !== null ? Number(route.params.get('t')) : null;
   const [text, setText] = useState(prompt || DEFAULT_PROMPT);
   const [featText, setFeatText] = useState(feature === null ? '' : String(feature));
-  const [top, setTop] = useState<InspectResult | null>(null);
-  const [byFeature, setByFeature] = useState<InspectResult | null>(null);
+  // Each reply is kept with what it answers, so a reply for an earlier prompt or feature is never shown
+  // under the current one (the two requests arrive in either order).
+  const [top, setTop] = useState<{ prompt: string; r: InspectResult } | null>(null);
+  const [byFeature, setByFeature] = useState<{ prompt: string; feature: number; r: InspectResult } | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => setFeatText(feature === null ? '' : String(feature)), [feature]);
+  useEffect(() => void (prompt && setText(prompt)), [prompt]); // the URL changed under a mounted page
 
   useEffect(() => {
     if (!prompt) return;
     const ctl = new AbortController();
     setBusy(true);
     setError(null);
-    const jobs: Promise<unknown>[] = [api<InspectResult>('/api/features/inspect', { body: { prompt, top: 16 }, signal: ctl.signal }).then(setTop)];
-    if (feature !== null) jobs.push(api<InspectResult>('/api/features/inspect', { body: { prompt, features: [feature] }, signal: ctl.signal }).then(setByFeature));
-    else setByFeature(null);
+    const jobs: Promise<unknown>[] = [api<InspectResult>('/api/features/inspect', { body: { prompt, top: 16 }, signal: ctl.signal }).then((r) => setTop({ prompt, r }))];
+    if (feature !== null) jobs.push(api<InspectResult>('/api/features/inspect', { body: { prompt, features: [feature] }, signal: ctl.signal }).then((r) => setByFeature({ prompt, feature, r })));
     Promise.all(jobs).then(
       () => setBusy(false),
       (e: Error) => {
@@ -45,8 +47,11 @@ export function Inspector({ route, overview }: { route: Route; overview: Overvie
   }, [prompt, feature]);
 
   const badFeature = featureParam !== null && (feature === null || (overview !== null && feature >= overview.database.nFeatures));
-  const tokens = top?.tokens ?? [];
-  const values = byFeature && feature !== null ? byFeature.tokens.map((t) => t.features[0]?.activation ?? 0) : tokens.map((t) => t.features[0]?.activation ?? 0);
+  const shownTop = top?.prompt === prompt ? top.r : null;
+  const shownFeature = feature !== null && byFeature?.prompt === prompt && byFeature.feature === feature ? byFeature.r : null;
+  const ready = shownTop !== null && (feature === null || shownFeature !== null) ? shownTop : null;
+  const tokens = ready?.tokens ?? [];
+  const values = shownFeature ? shownFeature.tokens.map((t) => t.features[0]?.activation ?? 0) : tokens.map((t) => t.features[0]?.activation ?? 0);
   const sel = selected !== null && selected >= 0 && selected < tokens.length ? tokens[selected]! : null;
 
   return (
@@ -73,14 +78,14 @@ export function Inspector({ route, overview }: { route: Route; overview: Overvie
       {badFeature && <ErrorBox title="Unknown feature" error={`"${featureParam}" is not a feature of this dictionary${overview ? ` (0-${overview.database.nFeatures - 1})` : ''}.`} />}
       {error && <ErrorBox title="The prompt could not be inspected" error={error} />}
       {!prompt && !error && <p class="muted">Type a prompt and press Inspect.</p>}
-      {prompt && !top && !error && <Loading what="activations" />}
-      {top && (
+      {prompt && !ready && !error && <Loading what="activations" />}
+      {ready && !error && (
         <div class="grid-side">
           <Panel title={feature !== null ? `Coloured by feature #${feature}` : "Coloured by each token's strongest feature"} right={feature !== null ? <a href={href(`/feature/${feature}`)}>feature page →</a> : undefined}>
             <div class="prompt-tokens" data-testid="prompt-tokens">
               <Tokens tokens={tokens.map((t) => t.token)} values={values} selected={selected} onToken={(i) => setParams({ t: i })} label={feature !== null ? `feature ${feature}` : 'strongest'} />
             </div>
-            <p class="muted small">{tokens.length} tokens{top.bos ? ' (BOS not shown)' : ''}. Click a token for its strongest features.</p>
+            <p class="muted small">{tokens.length} tokens{ready.bos ? ' (BOS not shown)' : ''}. Click a token for its strongest features.</p>
           </Panel>
           <Panel title={sel ? `Token ${sel.position}: “${showToken(sel.token)}”` : 'Token'}>
             {sel ? (

@@ -11,7 +11,7 @@ export function OverviewPage({ data }: { data: Loadable<Overview> }) {
   const [filter, setFilter] = useState('');
   if (data.state === 'loading') return <Loading what="the model overview" />;
   if (data.state === 'error') return <ErrorBox title="The server cannot serve the feature database" error={data.error} />;
-  const { database: db, model, modelError, dictionaries, graphs, dynamics } = data.value;
+  const { database: db, model, modelError, loaded, dictionaries, graphs, dynamics } = data.value;
   const id = db.identity;
   const hooks = model?.hooks.filter((h) => h.name.includes(filter)) ?? [];
   return (
@@ -22,12 +22,12 @@ export function OverviewPage({ data }: { data: Loadable<Overview> }) {
         <Panel title="Model">
           <table class="kv">
             <tbody>
-              <tr><th>checkpoint</th><td class="mono">{id.model.path}</td></tr>
+              <tr><th>checkpoint</th><td class="mono"><FilePath now={loaded?.model} recorded={id.model.path} /></td></tr>
               <tr><th>architecture</th><td>{id.model.architecture}</td></tr>
               <tr><th>d_model</th><td>{id.model.dModel}</td></tr>
               <tr><th>layers</th><td>{id.model.nLayers}</td></tr>
               <tr><th>vocabulary</th><td>{id.model.vocabSize}</td></tr>
-              <tr><th>tokenizer</th><td class="mono">{id.tokenizer.path}</td></tr>
+              <tr><th>tokenizer</th><td class="mono"><FilePath now={loaded?.tokenizer} recorded={id.tokenizer.path} /></td></tr>
               {model && <tr><th>parameters</th><td>{model.parameters.toLocaleString('en')}</td></tr>}
               {model &&
                 ['nHeads', 'nKvHeads', 'dHead', 'dMlp', 'nCtx', 'norm', 'positional', 'activation'].map((k) =>
@@ -108,5 +108,15 @@ export function OverviewPage({ data }: { data: Loadable<Overview> }) {
         )}
       </Panel>
     </div>
+  );
+}
+
+/** A file the server runs; where it moved since the build, the recorded path too. */
+function FilePath({ now, recorded }: { now: string | undefined; recorded: string }) {
+  if (!now || now === recorded) return <>{recorded}</>;
+  return (
+    <>
+      {now} <span class="muted small">(built from {recorded})</span>
+    </>
   );
 }

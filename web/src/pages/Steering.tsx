@@ -1,7 +1,7 @@
 // Steering playground: pick features, a mode and a strength each, and compare the unsteered and steered
 // continuations of a prompt side by side (same sampler seed on both sides), streamed as they are made.
 // The request and reply shapes are in steer-client.ts.
-import { useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Panel } from '../components/Status';
 import { href, setParams, type Route } from '../router';
 import type { Overview } from '../types';
@@ -11,10 +11,18 @@ import { MODES, parseSteerSpec, formatSteerSpec, runSteering, type SteerFeature,
 export function SteeringPage({ route, overview }: { route: Route; overview: Overview | null }) {
   const features = parseSteerSpec(route.params.get('f') ?? '');
   const prompt = route.params.get('p') ?? 'Once upon a time, there was a little';
+  const nParam = route.params.get('n');
+  const seedParam = route.params.get('seed');
+  const tempParam = route.params.get('temp');
   const [text, setText] = useState(prompt);
-  const [maxTokens, setMaxTokens] = useState(Number(route.params.get('n')) || 40);
-  const [seed, setSeed] = useState(Number(route.params.get('seed')) || 0);
-  const [temperature, setTemperature] = useState(route.params.get('temp') !== null ? Number(route.params.get('temp')) : 1);
+  const [maxTokens, setMaxTokens] = useState(Number(nParam) || 40);
+  const [seed, setSeed] = useState(Number(seedParam) || 0);
+  const [temperature, setTemperature] = useState(tempParam !== null ? Number(tempParam) : 1);
+  // The page stays mounted when only the URL changes (a link, back/forward): the form follows it.
+  useEffect(() => setText(prompt), [prompt]);
+  useEffect(() => setMaxTokens(Number(nParam) || 40), [nParam]);
+  useEffect(() => setSeed(Number(seedParam) || 0), [seedParam]);
+  useEffect(() => setTemperature(tempParam !== null ? Number(tempParam) : 1), [tempParam]);
   const [addId, setAddId] = useState('');
   const [run, setRun] = useState<SteerState | null>(null);
   const [error, setError] = useState<Error | null>(null);
@@ -44,7 +52,7 @@ export function SteeringPage({ route, overview }: { route: Route; overview: Over
         <Panel title="Prompt">
           <textarea name="prompt" rows={3} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
           <div class="row">
-            <label>tokens <input class="num-input" type="number" min={1} max={256} value={maxTokens} onInput={(e) => setMaxTokens(Number((e.target as HTMLInputElement).value))} /></label>
+            <label>tokens <input class="num-input" type="number" min={1} max={128} value={maxTokens} onInput={(e) => setMaxTokens(Number((e.target as HTMLInputElement).value))} /></label>
             <label>seed <input class="num-input" type="number" min={0} value={seed} onInput={(e) => setSeed(Number((e.target as HTMLInputElement).value))} /></label>
             <label>temperature <input class="num-input" type="number" min={0} max={2} step={0.1} value={temperature} onInput={(e) => setTemperature(Number((e.target as HTMLInputElement).value))} /></label>
             <button type="button" disabled={features.length === 0 || bad.length > 0} onClick={() => void start()}>Generate</button>

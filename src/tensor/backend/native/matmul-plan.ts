@@ -83,3 +83,31 @@ function matmulGraph(op: 'MatMul' | 'FusedMatMul', transA: boolean, transB: bool
     opsets,
   };
 }
+
+/**
+ * A linear layer's graph: Y = act(A[m, k] @ W[n, k]^T + bias[n]). Gemm takes the transposed W and the
+ * bias as flags and a broadcast C (MLAS writes C then accumulates the product); GPT-2's GELU is ORT's
+ * com.microsoft FastGelu (tanh form), vectorised across the intra-op threads.
+ */
+export function linearGraph(bias: boolean, activation: 'none' | 'gelu_tanh'): { key: string; graph: () => OnnxGraphSpec } {
+  const key = `Linear:bias${+bias}:${activation}`;
+  const graph = (): OnnxGraphSpec => {
+    const gemmOut = activation === 'none' ? 'Y' : 'P';
+    const nodes: OnnxGraphSpec['nodes'][number][] = [
+      { opType: 'Gemm', inputs: bias ? ['A', 'W', 'C'] : ['A', 'W'], outputs: [gemmOut], attributes: { transB: { kind: 'int', value: 1 } } },
+    ];
+    const opsets = [{ domain: '', version: 17 }];
+    if (activation === 'gelu_tanh') {
+      nodes.push({ opType: 'FastGelu', domain: 'com.microsoft', inputs: ['P'], outputs: ['Y'] });
+      opsets.push({ domain: 'com.microsoft', version: 1 });
+    }
+    return {
+      name: `loupe_linear_${activation}`,
+      nodes,
+      inputs: [{ name: 'A', dims: ['m', 'k'] }, { name: 'W', dims: ['n', 'k'] }, ...(bias ? [{ name: 'C', dims: ['n'] }] : [])],
+      outputs: [{ name: 'Y', dims: ['m', 'n'] }],
+      opsets,
+    };
+  };
+  return { key, graph };
+}

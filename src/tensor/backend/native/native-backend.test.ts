@@ -206,3 +206,36 @@ test('zero-sized products: k = 0 gives zeros, m or n = 0 writes nothing', (t) =>
   native.matmul(new Float32Array(0), new Float32Array(12), untouched, spec(1, 0, 3, 4));
   assert.deepEqual([...untouched], [7, 7, 7, 7]);
 });
+
+// The fused linear kernel against a float64 scalar composition: x W^T + b, then GPT-2's tanh GELU.
+test('native fused linear: x W^T + b and gelu_tanh(x W^T + b) match a float64 reference', (t) => {
+  const native = nativeOrSkip(t);
+  if (!native) return;
+  const next = rng(11);
+  const c = Math.sqrt(2 / Math.PI);
+  const gelu = (v: number) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v * v * v)));
+  for (const [m, k, n] of [[1, 64, 96], [37, 48, 130], [256, 128, 512]] as const) {
+    const a = randomArray(m * k, next);
+    const w = randomArray(n * k, next, 0.3);
+    const b = randomArray(n, next);
+    for (const activation of ['none', 'gelu_tanh'] as const) {
+      for (const bias of [b, null]) {
+        const out = new Float32Array(m * n).fill(NaN);
+        assert.equal(native.linear(a, w, bias, out, { m, k, n, activation }), true);
+        let worst = 0;
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let s = bias ? bias[j]! : 0;
+            for (let q = 0; q < k; q++) s += a[i * k + q]! * w[j * k + q]!;
+            const want = activation === 'none' ? s : gelu(s);
+            worst = Math.max(worst, Math.abs(out[i * n + j]! - want) / (1 + Math.abs(want)));
+          }
+        assert.ok(worst < 2e-5, `[${m},${k}]x[${n},${k}]^T ${activation} bias=${!!bias}: worst ${worst}`);
+      }
+    }
+  }
+  // Products below the threshold are declined (the caller composes the ops), bad buffers refused.
+  const small = loadNativeBackend({ smallFlops: 1e9 })!;
+  assert.equal(small.linear(new Float32Array(4), new Float32Array(4), null, new Float32Array(4), { m: 2, k: 2, n: 2, activation: 'none' }), false);
+  assert.throws(() => native.linear(new Float32Array(3), new Float32Array(4), null, new Float32Array(4), { m: 2, k: 2, n: 2, activation: 'none' }), ShapeError);
+});

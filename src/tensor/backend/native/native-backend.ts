@@ -6,10 +6,10 @@
 // more when that buffer is freshly mapped memory (malloc-threshold.ts works around that part).
 import { availableParallelism } from 'node:os';
 import { LoupeError, ShapeError } from '../../../errors.js';
-import type { KernelBackend, MatmulSpec } from '../backend.js';
+import type { KernelBackend, LinearSpec, MatmulSpec } from '../backend.js';
 import { FastTsBackend } from '../ts-fast.js';
 import { raiseMallocMmapThreshold } from './malloc-threshold.js';
-import { planMatmul } from './matmul-plan.js';
+import { linearGraph, planMatmul } from './matmul-plan.js';
 import { loadOrtBinding, type OrtBinding, type OrtTensorLike } from './ort-binding.js';
 import { SessionCache } from './session-cache.js';
 
@@ -87,6 +87,25 @@ export class NativeBackend implements KernelBackend {
     }
     const mn = m * n;
     for (let r = 1; r < plan.replicate; r++) out.copyWithin(r * mn, 0, mn);
+  }
+
+  linear(a: Float32Array, w: Float32Array, bias: Float32Array | null, out: Float32Array, spec: LinearSpec): boolean {
+    const { m, k, n, activation } = spec;
+    if (2 * m * k * n < this.smallFlops || m === 0 || k === 0 || n === 0) return false;
+    if (a.length < m * k || w.length < n * k || out.length < m * n || (bias && bias.length !== n)) {
+      throw new ShapeError('linear', `buffers too small for A [${m},${k}], W [${n},${k}], out [${m},${n}] (lengths ${a.length}, ${w.length}, ${out.length}; bias ${bias?.length ?? 'none'})`, [[m, k], [n, k], [m, n]]);
+    }
+    const { key, graph } = linearGraph(bias !== null, activation);
+    const session = this.sessions.get(key, graph);
+    const feeds: Record<string, OrtTensorLike> = { A: tensor(a, [m, k]), W: tensor(w, [n, k]) };
+    if (bias) feeds.C = tensor(bias, [n]);
+    try {
+      session.run(feeds, { Y: tensor(out, [m, n]) });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new LoupeError('native_kernel', `native linear ${key} failed: ${why}`, { m, k, n });
+    }
+    return true;
   }
 
   /** How many graph sessions have been built (one per signature); for tests and diagnostics. */

@@ -13,8 +13,8 @@ export function NodePanel({ graph, id, overview, pinned, onSelect, onPin }: { gr
   const i = graph.byId.get(id);
   if (i === undefined) return <Panel title="Node"><p class="muted">No node “{id}” in this graph.</p></Panel>;
   const n = graph.nodes[i]!;
-  const dictLayer = overview ? hookLayer(overview.database.identity.dictionary.hookName) : null;
-  const inDb = n.kind === 'feature' && n.index !== null && overview !== null && (dictLayer === null || dictLayer === n.layer) && n.index < overview.database.nFeatures;
+  const db = n.kind === 'feature' ? databaseFor(graph, n.layer!, overview) : null;
+  const inDb = db?.ok === true && n.index !== null && n.index < overview!.database.nFeatures;
   const links = (start: Int32Array, idx: Int32Array, other: Int32Array) => {
     const out: { node: number; w: number }[] = [];
     for (let j = start[i]!; j < start[i + 1]!; j++) out.push({ node: other[idx[j]!]!, w: graph.weight[idx[j]!]! });
@@ -38,7 +38,7 @@ export function NodePanel({ graph, id, overview, pinned, onSelect, onPin }: { gr
         <LinkList title="strongest inputs" graph={graph} items={inputs} onSelect={onSelect} />
         <LinkList title="strongest outputs" graph={graph} items={outputs} onSelect={onSelect} />
       </div>
-      {n.kind === 'feature' && (inDb ? <FeatureSummary feature={n.index!} /> : <p class="muted small">No feature database for layer {n.layer}'s dictionary on this server{dictLayer !== null ? ` (it serves layer ${dictLayer})` : ''}.</p>)}
+      {n.kind === 'feature' && (inDb ? <FeatureSummary feature={n.index!} /> : <p class="muted small" data-testid="node-no-feature">{db?.ok === false ? db.why : `No feature ${n.index} in this server's feature database.`}</p>)}
     </Panel>
   );
 }
@@ -46,6 +46,29 @@ export function NodePanel({ graph, id, overview, pinned, onSelect, onPin }: { gr
 function hookLayer(hook: string): number | null {
   const m = /^blocks\.(\d+)\./.exec(hook);
   return m ? Number(m[1]) : null;
+}
+
+/**
+ * Whether the server's feature database describes the dictionary of a graph's layer-L features. A graph
+ * that names its transcoders (written by `loupe attribute`) needs the database's dictionary to be that
+ * layer's transcoder (same input and output hooks, same size): an SAE at the same layer has other
+ * latents under the same indices. A graph that does not say falls back to the layer of the hook.
+ */
+function databaseFor(graph: Graph, L: number, overview: Overview | null): { ok: true } | { ok: false; why: string } {
+  if (!overview) return { ok: false, why: 'The server has no feature database.' };
+  const d = overview.database.identity.dictionary;
+  const t = graph.transcoders;
+  if (t) {
+    const same = t.kind === 'per-layer' && d.hookName === `blocks.${L}.${t.input}` && d.hookNameOut === `blocks.${L}.hook_mlp_out` && overview.database.nFeatures === t.features[L];
+    if (same) return { ok: true };
+    return {
+      ok: false,
+      why: `This feature is a latent of the graph's layer-${L} transcoder (${t.kind}, ${t.features[L] ?? '?'} latents, reading blocks.${L}.${t.input}); the server's feature database describes another dictionary (${d.architecture} on ${d.hookName}${d.hookNameOut ? ` → ${d.hookNameOut}` : ''}, ${overview.database.nFeatures} features), not this graph's, so no feature page is shown.`,
+    };
+  }
+  const dictLayer = hookLayer(d.hookName);
+  if (dictLayer === null || dictLayer === L) return { ok: true };
+  return { ok: false, why: `No feature database for layer ${L}'s dictionary on this server (it serves layer ${dictLayer}).` };
 }
 
 function LinkList({ title, graph, items, onSelect }: { title: string; graph: Graph; items: { node: number; w: number }[]; onSelect(id: string): void }) {

@@ -41,7 +41,17 @@ export interface Graph {
   linkRank: Int32Array;
   pinnedIds: string[];
   supernodes: string[][];
+  /** The transcoders the graph was made with, where its file says (`loupe attribute` writes metadata.info.transcoders). */
+  transcoders: GraphTranscoders | null;
   warnings: string[];
+}
+
+export interface GraphTranscoders {
+  kind: string;
+  /** Hook the transcoders read within each block, e.g. "ln2.hook_normalized". */
+  input: string;
+  /** Latents per layer. */
+  features: number[];
 }
 
 export class GraphFormatError extends Error {}
@@ -166,8 +176,15 @@ export function readGraph(raw: unknown): Graph {
     linkRank,
     pinnedIds: Array.isArray(q.pinnedIds) ? q.pinnedIds.filter((x): x is string => typeof x === 'string' && byId.has(x)) : [],
     supernodes: Array.isArray(q.supernodes) ? q.supernodes.filter((s): s is string[] => Array.isArray(s) && s.every((x) => typeof x === 'string')) : [],
+    transcoders: readTranscoders(meta.info),
     warnings,
   };
+}
+
+function readTranscoders(info: unknown): GraphTranscoders | null {
+  const t = (info as { transcoders?: Record<string, unknown> } | null)?.transcoders;
+  if (!t || typeof t !== 'object' || typeof t.kind !== 'string' || typeof t.input !== 'string' || !Array.isArray(t.features)) return null;
+  return { kind: t.kind, input: t.input, features: t.features.map(Number) };
 }
 
 /**
