@@ -1,5 +1,6 @@
 // The model layer: one config-driven transformer (Llama, GPT-2, NeoX families) with TransformerLens hook
-// points, loaders for llama2.c and Hugging Face checkpoints, HF-layout saving, KV-cached generation.
+// points, loaders for llama2.c and Hugging Face checkpoints, HF-layout saving, KV-cached generation, and the
+// tokenizers (re-exported here so `loupe/model` offers loadTokenizer beside loadModel).
 export { Transformer, type RunOptions, type RunResult, type GradientResult } from './transformer.js';
 export {
   llamaConfig, gpt2Config, neoxConfig, validateConfig, configFromJson, parameterCount,
@@ -16,3 +17,4 @@ export { generate, defaultStopTokens, type GenerateOptions, type GenerateResult,
 export { sampleToken, argmax, type SamplingOptions } from './sampling.js';
 export { loadModel, loadLlama2cModel, loadHfModel, hfModelConfig, HF_FAMILIES } from './loaders/index.js';
 export { saveModel, type SaveOptions } from './save.js';
+export * from './tokenizers/index.js';

@@ -14,7 +14,7 @@ export type { SparseLatents } from './kernels.js';
 export { initializeSae, geometricMedian, normScalingFactor, type InitOptions } from './init.js';
 export { trainStep, StepContext, type TrainingRule, type RuleOptions } from './train-step.js';
 export { SaeOptimizer, lrAt } from './optimizer.js';
-export { resolveTrainOptions, type TrainOptions, type ResolvedTrainOptions } from './trainer-options.js';
+export { resolveTrainOptions, checkArchitectureSettings, type TrainOptions, type ResolvedTrainOptions } from './trainer-options.js';
 export { trainSae, type TrainRunOptions, type TrainResult, type TrainProgress } from './trainer.js';
 export { trainSaeOnText, trainSaeOnCache, type TextTrainOptions } from './text-training.js';
 export { saveSae, loadSae, parseSaeConfig, readSaeInfo, CFG_FILE, WEIGHTS_FILE, type SaveOptions } from './format.js';
@@ -22,5 +22,5 @@ export { readCheckpoint, listCheckpoints, type TrainerState } from './checkpoint
 export { spliceHooks, zeroAblationHook, reconstructRows, type SpliceOptions, type SpliceEvent } from './splice.js';
 export { evaluateSae, evaluateReconstruction, checkSaeFitsModel, type EvaluateOptions, type SaeEvalResult } from './evaluate.js';
 export { MetricsAccumulator, logDensityHistogram, type ReconstructionMetrics } from './metrics.js';
-export { runSweep, type SweepOptions, type SweepResult, type SweepRun } from './sweep.js';
-export { fitPowerLaw, evalPowerLaw, type PowerLaw } from './power-law.js';
+export { runSweep, type SweepOptions, type SweepRunSettings, type SweepResult, type SweepRun } from './sweep.js';
+export { fitPowerLaw, evalPowerLaw, formatPowerLaw, formatPower, type PowerLaw } from './power-law.js';

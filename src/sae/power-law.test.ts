@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evalPowerLaw, fitPowerLaw } from './power-law.js';
+import { evalPowerLaw, fitPowerLaw, formatPower, formatPowerLaw } from './power-law.js';
 
 test('fitPowerLaw recovers a and the exponent of exact power laws', () => {
   const xs = [256, 512, 1024, 2048, 4096];
@@ -14,4 +14,15 @@ test('fitPowerLaw reports a poor R^2 for data that is not a power law, and refus
   assert.ok(p.r2 < 0.3);
   assert.throws(() => fitPowerLaw([1], [1]), /at least two/);
   assert.throws(() => fitPowerLaw([2, 2], [1, 3]), /distinct/);
+});
+
+test('formatPowerLaw writes the power with its own sign: falling, rising and flat laws', () => {
+  const xs = [256, 512, 1024, 2048];
+  const falling = formatPowerLaw(fitPowerLaw(xs, xs.map((x) => 2 * Math.pow(x, -0.42))), 'latents');
+  assert.match(falling, /^2\.00 \* latents\^-0\.420 \(R\^2 1\.000\)$/);
+  const rising = formatPowerLaw(fitPowerLaw(xs, xs.map((x) => 0.5 * Math.pow(x, 0.09))), 'latents');
+  assert.match(rising, /^0\.500 \* latents\^0\.090 \(R\^2 1\.000\)$/);
+  assert.doesNotMatch(rising, /\^-/);
+  const flat = fitPowerLaw(xs, xs.map((x) => 0.3 * Math.pow(x, -1e-6)));
+  assert.equal(formatPower(flat, 3), '0.000');
 });

@@ -37,5 +37,11 @@ export function evalPowerLaw(p: PowerLaw, x: number): number {
 }
 
 export function formatPowerLaw(p: PowerLaw, variable: string): string {
-  return `${p.a.toPrecision(3)} * ${variable}^-${p.exponent.toFixed(3)} (R^2 ${p.r2.toFixed(3)})`;
+  return `${p.a.toPrecision(3)} * ${variable}^${formatPower(p, 3)} (R^2 ${p.r2.toFixed(3)})`;
+}
+
+/** The power x is raised to, -exponent, signed: "-0.420" for a falling law, "0.090" for a rising one. */
+export function formatPower(p: PowerLaw, digits: number): string {
+  const s = (-p.exponent).toFixed(digits);
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
 }

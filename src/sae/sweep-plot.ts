@@ -1,7 +1,7 @@
 // A dependency-free SVG of a scaling sweep: two log-log panels, held-out loss against dictionary size
 // (one series per k or L1, with its fitted power law dashed) and against training tokens (one series per
 // run). Plain SVG 1.1, so it renders in browsers, GitHub and the workbench alike.
-import { evalPowerLaw, type PowerLaw } from './power-law.js';
+import { evalPowerLaw, formatPower, type PowerLaw } from './power-law.js';
 
 export interface Series {
   label: string;
@@ -68,7 +68,7 @@ function panelSvg(p: Panel): string {
       out.push(`<line x1="${sx(a).toFixed(1)}" y1="${sy(evalPowerLaw(s.fit, a)).toFixed(1)}" x2="${sx(b).toFixed(1)}" y2="${sy(evalPowerLaw(s.fit, b)).toFixed(1)}" stroke="${c}" stroke-dasharray="4 3"/>`);
     }
     const ly = M.top + 12 + i * 13;
-    const label = s.fit ? `${s.label}: ${s.fit.a.toPrecision(2)}x^-${s.fit.exponent.toFixed(2)}` : s.label;
+    const label = s.fit ? `${s.label}: ${s.fit.a.toPrecision(2)}x^${formatPower(s.fit, 2)}` : s.label;
     out.push(`<rect x="${M.left + pw - 150}" y="${ly - 8}" width="8" height="8" fill="${c}"/><text x="${M.left + pw - 138}" y="${ly}">${esc(label)}</text>`);
   });
   return out.join('\n');

@@ -1,26 +1,31 @@
 // Scaling sweeps: train a grid over dictionary size and k (or L1) on the same activations, measure
 // held-out loss (FVU) along each run, and fit power laws of loss against dictionary size (per k) and
 // against training tokens (per run). Activations are harvested once into a disk cache so every grid point
-// trains on the same stream without running the model again.
+// trains on the same stream without running the model again (or an existing cache, `loupe sae cache`,
+// stands in for the harvest; the held-out rows still come from the model on the test split).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DiskActivationSource, readManifest, writeActivationCache } from '../activations/disk-cache.js';
+import { DiskActivationSource, readManifest, writeActivationCache, type CacheManifest } from '../activations/disk-cache.js';
 import { ModelActivationSource } from '../activations/harvest.js';
 import { collectRows } from '../activations/source.js';
 import type { TextDataOptions } from '../activations/token-windows.js';
 import { InputError } from '../errors.js';
 import type { Transformer } from '../model/index.js';
 import type { Tokenizer } from '../model/tokenizers/tokenizer.js';
-import { getArchitecture } from './architectures/index.js';
+import { architectureNames, getArchitecture, type Architecture } from './architectures/index.js';
 import { MetricsAccumulator } from './metrics.js';
 import { fitPowerLaw, formatPowerLaw, type PowerLaw } from './power-law.js';
 import type { Sae } from './sae.js';
 import { reconstructRows } from './splice.js';
 import { sweepSvg, type Series } from './sweep-plot.js';
-import { textMetadata } from './text-training.js';
+import { cacheMetadata, textMetadata } from './text-training.js';
+import { resolveTrainOptions, type TrainOptions } from './trainer-options.js';
 import { trainSae } from './trainer.js';
 
-export interface SweepOptions {
+/** Training settings every grid point shares (as `sae train` takes them). */
+export type SweepRunSettings = Pick<TrainOptions, 'l0Coefficient' | 'bandwidth' | 'skip' | 'normalizeActivations' | 'bDecInit' | 'deadTokens'>;
+
+export interface SweepOptions extends SweepRunSettings {
   model: Transformer;
   tokenizer: Tokenizer;
   modelName: string;
@@ -38,6 +43,10 @@ export interface SweepOptions {
   batchSize?: number;
   lr?: number;
   seed?: number;
+  /** Train every grid point from this activation cache instead of harvesting into OUT/activations. */
+  cache?: string;
+  /** Checkpoint each run every this many steps (default 0: only its end). */
+  checkpointEvery?: number;
   /** Held-out rows for the loss curves (default 20000). */
   evalTokens?: number;
   bufferRows?: number;
@@ -70,24 +79,49 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const arch = getArchitecture(o.architecture);
   const log = o.log ?? (() => {});
   if (o.latents.length === 0) throw new InputError('a sweep needs at least one dictionary size');
+  if ((o.data.split ?? 'train') !== 'train') {
+    throw new InputError(`a sweep trains on the train split and measures held-out loss on the test split; split "${o.data.split}" would train on held-out documents (use --split train)`);
+  }
+  if (!arch.usesK && o.ks) refuseList(arch, '--k-list', 'k', (a) => a.usesK);
+  if (arch.penalty !== 'l1' && o.l1s) refuseList(arch, '--l1-list', 'L1 coefficient', (a) => a.penalty === 'l1');
   const groups: { k: number | null; l1: number | null; label: string }[] = arch.usesK
-    ? (o.ks ?? fail('the TopK family needs --k-list')).map((k) => ({ k, l1: null, label: `k=${k}` }))
+    ? (o.ks ?? fail(`architecture "${arch.name}" needs k: give --k-list (or --k)`)).map((k) => ({ k, l1: null, label: `k=${k}` }))
     : o.l1s
       ? o.l1s.map((l1) => ({ k: null, l1, label: `l1=${l1}` }))
       : [{ k: null, l1: null, label: o.architecture }];
+  // Every grid point's settings are checked before anything is harvested or trained.
+  for (const g of groups) for (const latents of o.latents) resolveTrainOptions(runOptions(o, g, latents), 1);
   fs.mkdirSync(o.out, { recursive: true });
 
-  // 1. Training activations, harvested once.
-  const cacheDir = path.join(o.out, 'activations');
-  const fresh = !cacheMatches(cacheDir, o);
-  if (fresh) {
-    log(`sweep: harvesting ${o.tokens} training activations into ${cacheDir}`);
-    const source = new ModelActivationSource({ ...o.data, split: o.data.split ?? 'train', model: o.model, tokenizer: o.tokenizer, hooks: o.hooks, contextSize: o.contextSize, loop: true });
-    await writeActivationCache(source, cacheDir, { rows: o.tokens, info: { model_name: o.modelName, ...textMetadata(o.data, o.contextSize) } });
+  // 1. Training activations: the given cache, or harvested once into OUT/activations.
+  let cacheDir: string;
+  let trainMetadata: Record<string, unknown>;
+  let given: CacheManifest | null = null;
+  if (o.cache) {
+    cacheDir = o.cache;
+    const m = (given = new DiskActivationSource(cacheDir, { hooks: o.hooks }).manifest); // checks the hooks are there
+    checkCacheFits(m, o);
+    trainMetadata = cacheMetadata(cacheDir, m);
+    log(`sweep: training from the activation cache ${cacheDir} (${m.rows} rows${m.rows < o.tokens ? `, looped to ${o.tokens} tokens` : ''})`);
+  } else {
+    cacheDir = path.join(o.out, 'activations');
+    trainMetadata = textMetadata(o.data, o.contextSize);
+    if (!cacheMatches(cacheDir, o)) {
+      log(`sweep: harvesting ${o.tokens} training activations into ${cacheDir}`);
+      const source = new ModelActivationSource({ ...o.data, split: o.data.split ?? 'train', model: o.model, tokenizer: o.tokenizer, hooks: o.hooks, contextSize: o.contextSize, loop: true });
+      await writeActivationCache(source, cacheDir, { rows: o.tokens, info: { model_name: o.modelName, ...textMetadata(o.data, o.contextSize) } });
+    }
   }
   // 2. Held-out activations, in memory.
   const evalRows = o.evalTokens ?? 20_000;
   const heldSource = new ModelActivationSource({ ...o.data, split: 'test', model: o.model, tokenizer: o.tokenizer, hooks: o.hooks, contextSize: o.contextSize });
+  if (given) {
+    const m = given;
+    o.hooks.forEach((h, i) => {
+      const w = m.widths[m.hooks.indexOf(h)];
+      if (w !== heldSource.widths[i]) throw new InputError(`${cacheDir}: the cache's ${h} rows are ${w} wide, but ${h} in this model is ${heldSource.widths[i]} wide: the cache comes from another model`);
+    });
+  }
   const held = await collectRows(heldSource, evalRows);
   if (held.rows === 0) throw new InputError(`no held-out text: the test split of ${o.data.path} is empty (raise --test-fraction)`);
   const heldOut = (sae: Sae) => {
@@ -112,23 +146,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       const curve: SweepRun['curve'] = [];
       log(`sweep: training ${name}`);
       const r = await trainSae({
+        ...runOptions(o, g, latents),
         source: new DiskActivationSource(cacheDir, { loop: true, hooks: o.hooks }),
-        architecture: o.architecture,
-        latents,
-        k: g.k,
-        l1Coefficient: g.l1 ?? undefined,
-        tokens: o.tokens,
         batchSize: B,
-        lr: o.lr,
-        seed: o.seed ?? 0,
-        hookName: o.hooks[0],
-        hookNameOut: o.hooks[1] ?? null,
         modelName: o.modelName,
         out: dir,
-        checkpointEvery: 0,
-        keepCheckpoints: 1,
+        checkpointEvery: o.checkpointEvery ?? 0,
+        keepCheckpoints: o.checkpointEvery ? undefined : 1,
         bufferRows: o.bufferRows,
-        metadata: textMetadata(o.data, o.contextSize),
+        metadata: trainMetadata,
         onStep: (p, sae) => {
           if (!evalSteps.has(p.step)) return;
           const m = heldOut(sae);
@@ -206,6 +232,49 @@ function cacheMatches(dir: string, o: SweepOptions): boolean {
   } catch {
     return false;
   }
+}
+
+/** One grid point's training options (everything but the source and where it goes). */
+function runOptions(o: SweepOptions, g: { k: number | null; l1: number | null }, latents: number): TrainOptions {
+  return {
+    architecture: o.architecture,
+    latents,
+    k: g.k,
+    l1Coefficient: g.l1 ?? undefined,
+    l0Coefficient: o.l0Coefficient,
+    bandwidth: o.bandwidth,
+    skip: o.skip,
+    normalizeActivations: o.normalizeActivations,
+    bDecInit: o.bDecInit,
+    deadTokens: o.deadTokens,
+    tokens: o.tokens,
+    batchSize: o.batchSize,
+    lr: o.lr,
+    seed: o.seed ?? 0,
+    hookName: o.hooks[0],
+    hookNameOut: o.hooks[1] ?? null,
+  };
+}
+
+/** A given cache must come from this model, and not from the documents the held-out rows are drawn from. */
+function checkCacheFits(m: CacheManifest, o: SweepOptions): void {
+  const dir = o.cache!;
+  if (typeof m.model_name === 'string' && m.model_name && m.model_name !== o.modelName) {
+    throw new InputError(`${dir} was harvested from model "${m.model_name}", not "${o.modelName}": held-out loss needs the model the cache came from`);
+  }
+  if (m.dataset_path !== o.data.path) return;
+  const differs = (recorded: unknown, used: unknown): boolean => recorded !== undefined && recorded !== used;
+  if (differs(m.split, 'train') || differs(m.test_fraction, o.data.testFraction ?? 0.1) || differs(m.document_split, o.data.documentSplit ?? 'blank-line')) {
+    throw new InputError(
+      `${dir} holds the ${String(m.split)} split of ${o.data.path} (test fraction ${String(m.test_fraction)}, doc split ${String(m.document_split)}), ` +
+        `which overlaps the held-out test split (test fraction ${o.data.testFraction ?? 0.1}, doc split ${o.data.documentSplit ?? 'blank-line'}): cache the train split with the same settings`,
+    );
+  }
+}
+
+function refuseList(arch: Architecture, flag: string, what: string, uses: (a: Architecture) => boolean): never {
+  const takers = architectureNames().filter((n) => uses(getArchitecture(n))).join(', ');
+  throw new InputError(`architecture "${arch.name}" takes no ${what} (${flag} is for ${takers}); drop ${flag}`, { architecture: arch.name });
 }
 
 function fail(message: string): never {

@@ -56,7 +56,7 @@ export async function trainSaeOnCache(o: Omit<TrainRunOptions, 'source'> & { cac
     hookName: hooks[0],
     hookNameOut: hooks[1] ?? null,
     modelName: o.modelName || (typeof m.model_name === 'string' ? m.model_name : ''),
-    metadata: { activation_cache: o.cache, ...pickMetadata(m), ...o.metadata },
+    metadata: { ...cacheMetadata(o.cache, m), ...o.metadata },
   });
 }
 
@@ -72,8 +72,9 @@ export function textMetadata(data: TextDataOptions, contextSize: number): Record
   };
 }
 
-function pickMetadata(m: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+/** What a dictionary trained from a cache records: the cache, and the data settings its manifest holds. */
+export function cacheMetadata(cache: string, m: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { activation_cache: cache };
   for (const k of ['dataset_path', 'context_size', 'prepend_bos', 'exclude_bos', 'split', 'test_fraction', 'document_split']) if (k in m) out[k] = m[k];
   return out;
 }

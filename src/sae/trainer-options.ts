@@ -1,7 +1,7 @@
-// Training settings with the field's defaults (see ARCHITECTURE.md "Dictionary learning"), resolved once
-// so a run records exactly what it used.
+// Training settings with the field's defaults (see docs/sae.md, "Choices"), resolved once so a run
+// records exactly what it used.
 import { InputError } from '../errors.js';
-import { getArchitecture } from './architectures/index.js';
+import { architectureNames, getArchitecture, type Architecture } from './architectures/index.js';
 import type { SaeConfig } from './config.js';
 import type { RuleOptions } from './train-step.js';
 
@@ -73,7 +73,8 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
   positiveInt('batch size', o.batchSize);
   positiveInt('k', o.k);
   if (arch.usesK && (o.k === undefined || o.k === null)) throw new InputError(`architecture "${arch.name}" needs k (e.g. --k 32)`);
-  if (!arch.usesK && o.k !== undefined && o.k !== null) throw new InputError(`architecture "${arch.name}" takes no k (its sparsity comes from a penalty); drop --k`);
+  checkArchitectureSettings(arch, o);
+  if (arch.usesK && o.k! > o.latents) throw new InputError(`k (${o.k}) cannot exceed the dictionary size (${o.latents} latents)`);
   if (arch.transcoder && !o.hookNameOut) throw new InputError(`architecture "${arch.name}" reads one hook and predicts another: give the output hook (--hook-out)`);
   if (!arch.transcoder && o.skip) throw new InputError('only transcoders have a skip connection (--skip)');
   for (const key of ['lr', 'l1Coefficient', 'l0Coefficient', 'bandwidth', 'initThreshold', 'auxKCoefficient'] as const) {
@@ -113,6 +114,23 @@ export function resolveTrainOptions(o: TrainOptions, dIn: number): ResolvedTrain
     hookNameOut: o.hookNameOut ?? null,
     modelName: o.modelName ?? '',
   };
+}
+
+/**
+ * Refuse settings the architecture would ignore (k without a TopK, a penalty coefficient the architecture
+ * does not add), naming the architectures that take them, rather than training without them.
+ */
+export function checkArchitectureSettings(arch: Architecture, o: Pick<TrainOptions, 'k' | 'l1Coefficient' | 'l0Coefficient' | 'bandwidth'>): void {
+  const takers = (uses: (a: Architecture) => boolean): string => architectureNames().filter((n) => uses(getArchitecture(n))).join(', ');
+  const refuse = (what: string, flag: string, uses: (a: Architecture) => boolean, why: string): never => {
+    throw new InputError(`architecture "${arch.name}" takes no ${what} (${why}; ${flag} is for ${takers(uses)}); drop ${flag}`, { architecture: arch.name });
+  };
+  const set = (v: number | null | undefined): boolean => v !== undefined && v !== null;
+  const why = arch.usesK ? 'k fixes its L0' : `its sparsity comes from an ${arch.penalty === 'l1' ? 'L1' : 'L0'} penalty`;
+  if (!arch.usesK && set(o.k)) refuse('k', '--k', (a) => a.usesK, why);
+  if (arch.penalty !== 'l1' && set(o.l1Coefficient)) refuse('L1 coefficient', '--l1', (a) => a.penalty === 'l1', why);
+  if (arch.penalty !== 'l0' && set(o.l0Coefficient)) refuse('L0 coefficient', '--l0', (a) => a.penalty === 'l0', why);
+  if (arch.penalty !== 'l0' && set(o.bandwidth)) refuse('straight-through bandwidth', '--bandwidth', (a) => a.penalty === 'l0', why);
 }
 
 /**

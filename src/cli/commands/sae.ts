@@ -4,16 +4,16 @@ import * as path from 'node:path';
 import { Option, type Command } from 'commander';
 import '../../tensor/backend/native/index.js'; // native kernels for harvesting and training
 import { ModelActivationSource } from '../../activations/harvest.js';
-import { writeActivationCache } from '../../activations/disk-cache.js';
+import { readManifest, writeActivationCache } from '../../activations/disk-cache.js';
 import { countWindowTokens, SPLITS, type Split, type TextDataOptions } from '../../activations/token-windows.js';
 import { InputError } from '../../errors.js';
-import { architectureNames } from '../../sae/architectures/index.js';
+import { architectureNames, getArchitecture } from '../../sae/architectures/index.js';
 import { evaluateSae } from '../../sae/evaluate.js';
 import { loadSae, readSaeInfo } from '../../sae/format.js';
 import { runSweep } from '../../sae/sweep.js';
 import { runHooks, trainSaeOnCache, trainSaeOnText } from '../../sae/text-training.js';
 import type { TrainProgress, TrainResult } from '../../sae/trainer.js';
-import type { TrainOptions } from '../../sae/trainer-options.js';
+import { checkArchitectureSettings, type TrainOptions } from '../../sae/trainer-options.js';
 import { progress } from '../../util/progress.js';
 import { parseFloatOption, parseIntOption, printJson } from '../output.js';
 import { loadModelAndTokenizer } from './model-common.js';
@@ -70,6 +70,28 @@ function textData(f: DataFlags): TextDataOptions {
   return { path: f.data, split: f.split, testFraction: f.testFraction, documentSplit: f.docSplit, field: f.field };
 }
 
+/**
+ * The data settings to use with a dictionary or cache that recorded its own (cfg.json "metadata", or a
+ * cache manifest): flags left at their defaults take the recorded context size, and, when --data is the
+ * recorded file, its document split and test fraction, so the windows and held-out documents match
+ * training. Flags given on the command line win.
+ */
+export function withRecordedData(f: DataFlags, given: (flag: 'context' | 'docSplit' | 'testFraction') => boolean, recorded: Record<string, unknown>): { data: TextDataOptions; context: number } {
+  const data = textData(f);
+  let context = f.context;
+  if (Number.isInteger(recorded.context_size) && (recorded.context_size as number) >= 2 && !given('context')) context = recorded.context_size as number;
+  if (recorded.dataset_path === f.data) {
+    if (DOC_SPLITS.includes(recorded.document_split as DataFlags['docSplit']) && !given('docSplit')) data.documentSplit = recorded.document_split as DataFlags['docSplit'];
+    if (typeof recorded.test_fraction === 'number' && !given('testFraction')) data.testFraction = recorded.test_fraction;
+  }
+  return { data, context };
+}
+
+/** Whether a flag was given on the command line (rather than left at its default). */
+function givenOn(cmd: Command): (flag: string) => boolean {
+  return (flag) => cmd.getOptionValueSource(flag) === 'cli';
+}
+
 export function register(program: Command): void {
   const sae = program.command('sae').description('Sparse dictionaries (SAEs, transcoders): train, evaluate, cache activations, scaling sweeps');
   registerTrain(sae);
@@ -79,19 +101,26 @@ export function register(program: Command): void {
   registerInfo(sae);
 }
 
-function trainCommandOptions(cmd: Command): Command {
-  return cmd
+/** The training flags `sae train` and `sae sweep` share (the sweep takes its sizes from --latents-list). */
+function trainCommandOptions(cmd: Command, sweep = false): Command {
+  cmd
     .option('--model <path>', 'llama2.c .bin checkpoint or Hugging Face checkpoint directory')
     .option('--tokenizer <path>', 'llama2.c tokenizer .bin or tokenizer.json')
-    .option('--data <file>', 'training text: .txt or .jsonl')
-    .option('--cache <dir>', 'train from an activation cache (`loupe sae cache`) instead of running the model')
+    .option('--data <file>', sweep ? 'training text, whose test split gives the held-out loss: .txt or .jsonl' : 'training text: .txt or .jsonl')
+    .option(
+      '--cache <dir>',
+      sweep
+        ? 'train every run from an activation cache (`loupe sae cache`) instead of harvesting; held-out rows still come from --model on --data'
+        : 'train from an activation cache (`loupe sae cache`) instead of running the model',
+    )
     .option('--hook <name>', 'hook point to train on, e.g. blocks.2.hook_resid_post (a transcoder\'s input: also --hook-in)')
     .option('--hook-in <name>', 'transcoders: input hook, e.g. blocks.2.hook_resid_mid')
     .option('--hook-out <name>', 'transcoders: output hook, e.g. blocks.2.hook_mlp_out')
-    .addOption(new Option('--arch <name>', 'architecture').choices(architectureNames()).default('topk'))
-    .option('--latents <n>', 'dictionary size d_sae', parseIntOption('latents', 1), 1024)
-    .option('--k <n>', 'TopK family: active latents per token', parseIntOption('k', 1))
-    .option('--l1 <x>', 'ReLU: L1 coefficient (penalty weighted by decoder norms; default 2.5)', parseFloatOption('l1', 0))
+    .addOption(new Option('--arch <name>', 'architecture').choices(architectureNames()).default('topk'));
+  if (!sweep) cmd.option('--latents <n>', 'dictionary size d_sae', parseIntOption('latents', 1), 1024);
+  return cmd
+    .option('--k <n>', sweep ? 'TopK family: one k for every run (or --k-list)' : 'TopK family: active latents per token', parseIntOption('k', 1))
+    .option('--l1 <x>', `ReLU: L1 coefficient (penalty weighted by decoder norms; default 2.5)${sweep ? ' for every run (or --l1-list)' : ''}`, parseFloatOption('l1', 0))
     .option('--l0 <x>', 'JumpReLU: L0 coefficient (default 1)', parseFloatOption('l0', 0))
     .option('--bandwidth <x>', 'JumpReLU: straight-through bandwidth (default 0.05)', parseFloatOption('bandwidth', 0))
     .option('--lr <x>', 'peak learning rate (default 2e-4/sqrt(latents/16384) for TopK SAEs, 5x that for TopK transcoders, 4e-4 JumpReLU, 2e-3 ReLU)', parseFloatOption('lr', 0))
@@ -99,7 +128,7 @@ function trainCommandOptions(cmd: Command): Command {
     .option('--batch <n>', 'tokens per step', parseIntOption('batch', 1), 4096)
     .option('--buffer <n>', 'rows in the shuffling buffer (the memory bound; default 16 batches, at least 65536)', parseIntOption('buffer', 1))
     .option('--seed <n>', 'random seed', parseIntOption('seed', 0), 0)
-    .option('--checkpoint-every <steps>', 'checkpoint interval (default ~10 per run; 0: only at the end)', parseIntOption('checkpoint-every', 0))
+    .option('--checkpoint-every <steps>', `checkpoint interval (default ${sweep ? '0: only at the end of each run' : '~10 per run; 0: only at the end'})`, parseIntOption('checkpoint-every', 0))
     .option('--skip', 'transcoders: add a linear skip connection')
     .option('--no-normalize', 'train on raw activations (default: scaled to E||x|| = sqrt(d_in), folded in on save)')
     .addOption(new Option('--b-dec-init <how>', 'b_dec initialisation').choices(['geometric_median', 'mean', 'zeros']).default('geometric_median'))
@@ -143,6 +172,7 @@ function registerTrain(sae: Command): void {
 export async function runTrain(f: TrainFlags): Promise<TrainResult> {
   const hook = f.hookIn ?? f.hook;
   const hooks = runHooks(f.arch, hook, f.hookOut);
+  checkArchitectureSettings(getArchitecture(f.arch), { k: f.k, l1Coefficient: f.l1, l0Coefficient: f.l0, bandwidth: f.bandwidth }); // before loading anything
   const bar = progress({ label: 'sae train', total: f.tokens, unit: 'tok' });
   const onStep = (p: TrainProgress): void => bar.update(p.tokens, { loss: p.loss, fvu: p.fvu, l0: p.l0, dead: p.deadFraction });
   const common: TrainOptions & { out: string; resume?: string; checkpointEvery?: number; bufferRows?: number; onStep: typeof onStep } = {
@@ -206,21 +236,16 @@ function registerEval(sae: Command): void {
     .requiredOption('--data <file>', 'evaluation text: .txt or .jsonl')
     .option('--max-tokens <n>', 'stop after about this many tokens', parseIntOption('max-tokens', 1))
     .option('--json', 'print one JSON line');
-  dataOptions(cmd, 'test').action(async (f: EvalFlags) => {
+  dataOptions(cmd, 'test').action(async (f: EvalFlags, command: Command) => {
     const dict = loadSae(f.sae);
     const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
-    // Same documents split and windows as training when the dictionary recorded them and the flags are defaults.
-    const meta = readSaeInfo(f.sae).metadata;
-    const data = textData(f);
-    if (meta.dataset_path === f.data) {
-      if (typeof meta.document_split === 'string' && cmdDefault(f, 'docSplit')) data.documentSplit = meta.document_split as DataFlags['docSplit'];
-      if (typeof meta.test_fraction === 'number' && cmdDefault(f, 'testFraction')) data.testFraction = meta.test_fraction;
-    }
-    const total = f.maxTokens ?? (await countWindowTokens(data, tokenizer!, f.context));
+    // The windows (and, on the same file, the document split) the dictionary was trained with, unless flags say otherwise.
+    const { data, context } = withRecordedData(f, givenOn(command), readSaeInfo(f.sae).metadata);
+    const total = f.maxTokens ?? (await countWindowTokens(data, tokenizer!, context));
     const bar = progress({ label: 'sae eval', total, unit: 'tok' });
     let r;
     try {
-      r = await evaluateSae({ ...data, model, tokenizer: tokenizer!, sae: dict, contextSize: f.context, maxTokens: f.maxTokens, onProgress: (t) => bar.update(t) });
+      r = await evaluateSae({ ...data, model, tokenizer: tokenizer!, sae: dict, contextSize: context, maxTokens: f.maxTokens, onProgress: (t) => bar.update(t) });
     } finally {
       bar.stop();
     }
@@ -238,23 +263,19 @@ function registerEval(sae: Command): void {
       tokens: r.tokens,
       predictions: r.predictions,
       split: data.split,
+      context_size: context,
       log_density: r.log_density,
     };
     if (f.json) printJson(out);
     else {
       const p = (v: number, d = 4) => v.toFixed(d);
       process.stdout.write(
-        `${dict.cfg.architecture} ${dict.dSae} latents at ${dict.cfg.hookName}${dict.isTranscoder ? ` -> ${dict.cfg.hookNameOut}` : ''}, ${r.tokens} tokens (${data.split} split)\n` +
+        `${dict.cfg.architecture} ${dict.dSae} latents at ${dict.cfg.hookName}${dict.isTranscoder ? ` -> ${dict.cfg.hookNameOut}` : ''}, ${r.tokens} tokens (${data.split} split, windows of ${context})\n` +
           `  L0 ${p(r.l0, 2)}  FVU ${p(r.fvu)}  MSE ${p(r.mse, 6)}  cosine ${p(r.cosine)}  dead ${(100 * r.dead_fraction).toFixed(1)}%\n` +
           `  CE clean ${p(r.ce_loss_clean)}  spliced ${p(r.ce_loss_spliced)}  zero-ablated ${p(r.ce_loss_ablated)}  recovered ${p(r.ce_loss_recovered)}  KL ${p(r.kl, 5)}\n`,
       );
     }
   });
-}
-
-/** True when an option still has its default value (so recorded training settings may fill it). */
-function cmdDefault(f: DataFlags, key: 'docSplit' | 'testFraction'): boolean {
-  return key === 'docSplit' ? f.docSplit === 'blank-line' : f.testFraction === 0.1;
 }
 
 interface CacheFlags extends DataFlags {
@@ -299,7 +320,7 @@ function registerCache(sae: Command): void {
   });
 }
 
-interface SweepFlags extends TrainFlags {
+interface SweepFlags extends Omit<TrainFlags, 'latents' | 'resume'> {
   latentsList: string;
   kList?: string;
   l1List?: string;
@@ -310,7 +331,7 @@ function registerSweep(sae: Command): void {
   const cmd = sae
     .command('sweep')
     .description('Train a grid over dictionary size and k (or L1); report held-out loss against size and tokens with fitted power laws (table + SVG)');
-  trainCommandOptions(cmd);
+  trainCommandOptions(cmd, true);
   dataOptions(cmd, 'train')
     .requiredOption('--out <dir>', 'sweep directory: one run per grid point, sweep.json, sweep.svg, sweep.md')
     .requiredOption('--latents-list <n,n,...>', 'dictionary sizes, e.g. 256,512,1024,2048')
@@ -318,7 +339,7 @@ function registerSweep(sae: Command): void {
     .option('--l1-list <x,x,...>', 'ReLU: L1 coefficients')
     .option('--eval-tokens <n>', 'held-out activations for the loss curves', parseIntOption('eval-tokens', 1), 20_000)
     .option('--json', 'print the sweep summary on one line')
-    .action(async (f: SweepFlags) => {
+    .action(async (f: SweepFlags, command: Command) => {
       const list = (s: string | undefined, flag: string): number[] | undefined =>
         s === undefined
           ? undefined
@@ -327,25 +348,46 @@ function registerSweep(sae: Command): void {
               if (!Number.isFinite(n) || n <= 0) throw new InputError(`${flag}: "${v}" is not a positive number`);
               return n;
             });
-      if (!f.model || !f.data) throw new InputError('give --model, --tokenizer and --data for the sweep');
-      const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
+      // The same refusals as `sae train` for single-value flags; the lists are checked by runSweep.
+      checkArchitectureSettings(getArchitecture(f.arch), { k: f.k, l1Coefficient: f.l1, l0Coefficient: f.l0, bandwidth: f.bandwidth });
+      if (f.k !== undefined && f.kList !== undefined) throw new InputError('give --k (one k for every run) or --k-list, not both');
+      if (f.l1 !== undefined && f.l1List !== undefined) throw new InputError('give --l1 (one coefficient for every run) or --l1-list, not both');
+      if (f.cache && command.getOptionValueSource('split') === 'cli') throw new InputError('--split picks the documents to harvest; with --cache the training rows are the cache\'s: drop --split');
       const hooks = runHooks(f.arch, f.hookIn ?? f.hook, f.hookOut);
+      if (!f.model || !f.data) {
+        throw new InputError(
+          f.cache
+            ? 'give --model, --tokenizer and --data with --cache: the cache replaces the training harvest, but the held-out loss runs the model on the test split of --data'
+            : 'give --model, --tokenizer and --data for the sweep (add --cache DIR to train from stored activations)',
+        );
+      }
+      // Training from a cache: held-out windows and documents follow what the cache recorded, unless flags say otherwise.
+      const { data, context } = f.cache ? withRecordedData(f, givenOn(command), readManifest(f.cache)) : { data: textData(f), context: f.context };
+      const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
       const r = await runSweep({
         model,
         tokenizer: tokenizer!,
         modelName: modelName(f.model),
-        data: textData(f),
-        contextSize: f.context,
+        data,
+        contextSize: context,
         hooks,
         out: f.out,
+        cache: f.cache,
         architecture: f.arch,
         latents: list(f.latentsList, '--latents-list')!,
-        ks: list(f.kList, '--k-list'),
-        l1s: list(f.l1List, '--l1-list'),
+        ks: f.k !== undefined ? [f.k] : list(f.kList, '--k-list'),
+        l1s: f.l1 !== undefined ? [f.l1] : list(f.l1List, '--l1-list'),
+        l0Coefficient: f.l0,
+        bandwidth: f.bandwidth,
+        skip: f.skip,
+        normalizeActivations: f.normalize,
+        bDecInit: f.bDecInit,
+        deadTokens: f.deadTokens,
         tokens: f.tokens,
         batchSize: f.batch,
         lr: f.lr,
         seed: f.seed,
+        checkpointEvery: f.checkpointEvery,
         evalTokens: f.evalTokens,
         bufferRows: f.buffer,
         log: (line) => process.stderr.write(line + '\n'),

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .addOption(new Option('--arch <name>', 'topk or relu: per-layer transcoders; clt: a TopK cross-layer transcoder').choices(['topk', 'relu', 'clt']).default('topk'))
     .option('--latents <n>', 'latents per layer', parseIntOption('latents', 1), 512)
     .option('--k <n>', 'TopK: active latents per token and layer', parseIntOption('k', 1))
-    .option('--l1 <x>', 'ReLU: L1 coefficient (default 5)', parseFloatOption('l1', 0))
+    .option('--l1 <x>', 'ReLU: L1 coefficient (default 2.5)', parseFloatOption('l1', 0))
     .option('--tokens <n>', 'activations to train on (per layer)', parseIntOption('tokens', 1), 1_000_000)
     .option('--batch <n>', 'tokens per step', parseIntOption('batch', 1), 1024)
     .option('--lr <x>', 'peak learning rate (default 2e-4/sqrt(latents/16384) for TopK)', parseFloatOption('lr', 0))
@@ -60,6 +60,7 @@ export function register(program: Command): void {
       const arch = f.arch === 'relu' ? 'relu' : 'topk';
       if (arch === 'topk' && f.k === undefined) throw new InputError(`--arch ${f.arch} needs --k (active latents per token), e.g. --k 16`);
       if (arch === 'relu' && f.k !== undefined) throw new InputError('--arch relu takes no --k (its sparsity comes from --l1)');
+      if (arch === 'topk' && f.l1 !== undefined) throw new InputError(`--arch ${f.arch} takes no --l1 (k fixes its L0; --l1 is for --arch relu)`);
       const bar = progress({ label: `transcoders (${kind})`, total: f.tokens, unit: 'tok' });
       let evalBar: ReturnType<typeof progress> | null = null;
       let r;

@@ -82,6 +82,7 @@ registerArchitecture({
   transcoder: false,
   hasThreshold: true,
   usesK: true,
+  penalty: null,
   decoderNorm: 'unit',
   check(cfg: SaeConfig, where: string): void {
     checkK(cfg, where);

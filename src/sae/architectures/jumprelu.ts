@@ -101,6 +101,7 @@ registerArchitecture({
   transcoder: false,
   hasThreshold: true,
   usesK: false,
+  penalty: 'l0',
   decoderNorm: 'unit',
   check(cfg: SaeConfig, where: string): void {
     checkHooks(cfg, false, where);

@@ -17,6 +17,8 @@ export interface Architecture {
   readonly hasThreshold: boolean;
   /** The config needs k. */
   readonly usesK: boolean;
+  /** The sparsity penalty training adds: L1 (weighted by decoder norms), L0 (straight-through, with a bandwidth), or none (k fixes L0). */
+  readonly penalty: 'l1' | 'l0' | null;
   /** How training keeps decoder rows in check: unit norm, or the sparsity penalty weighted by their norms. */
   readonly decoderNorm: 'unit' | 'weighted';
   /** Architecture-specific config checks (k in range ...). */

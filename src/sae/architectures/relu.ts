@@ -72,6 +72,7 @@ export function reluFamily(name: string, transcoder: boolean, summary: string): 
     transcoder,
     hasThreshold: false,
     usesK: false,
+    penalty: 'l1',
     decoderNorm: 'weighted',
     check(cfg: SaeConfig, where: string): void {
       checkHooks(cfg, transcoder, where);

@@ -133,6 +133,7 @@ export function topkFamily(name: string, transcoder: boolean, summary: string): 
     transcoder,
     hasThreshold: false,
     usesK: true,
+    penalty: null,
     decoderNorm: 'unit',
     check(cfg: SaeConfig, where: string): void {
       checkK(cfg, where);
