@@ -93,9 +93,12 @@ export async function* tokenWindows(data: TextDataOptions, tokenizer: Tokenizer,
   }
 }
 
-/** Tokens in one pass over the windows of a split (for progress totals; tokenises without a model). */
+/**
+ * Tokens in one pass over the windows of a split, BOS positions left out as harvesting and evaluation
+ * leave them out (for progress totals; tokenises without a model).
+ */
 export async function countWindowTokens(data: TextDataOptions, tokenizer: Tokenizer, contextSize: number): Promise<number> {
   let n = 0;
-  for await (const w of tokenWindows(data, tokenizer, { contextSize })) n += w.length;
+  for await (const w of tokenWindows(data, tokenizer, { contextSize })) for (const id of w) if (id !== tokenizer.bosId) n++;
   return n;
 }

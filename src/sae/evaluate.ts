@@ -25,8 +25,9 @@ export interface EvaluateOptions extends TextDataOptions {
   contextSize?: number;
   /** Windows per model call (default 16). */
   windowsPerBatch?: number;
-  /** Stop after about this many tokens (default: the whole split). */
+  /** Stop after exactly this many tokens, BOS positions not counted (default: the whole split); the last window is cut short. */
   maxTokens?: number;
+  /** Called after each model batch with the tokens evaluated so far (BOS positions not counted). */
   onProgress?: (tokens: number) => void;
 }
 
@@ -78,7 +79,9 @@ export async function evaluateSae(o: EvaluateOptions): Promise<SaeEvalResult> {
     },
   });
   const ablate = zeroAblationHook(sae.isTranscoder ? sae.cfg.hookNameOut! : sae.cfg.hookName, { bosId });
-  let ceClean = 0, ceSpliced = 0, ceAblated = 0, kl = 0, predictions = 0, windows = 0, tokens = 0;
+  let ceClean = 0, ceSpliced = 0, ceAblated = 0, kl = 0, predictions = 0, windows = 0;
+  const maxTokens = o.maxTokens ?? Infinity;
+  let tokens = 0; // non-BOS tokens taken into windows so far: the dictionary's rows, as metrics.tokens counts them
   let pending: Int32Array[] = [];
   const flush = (): void => {
     const batch = TokenBatch.from(pending);
@@ -92,15 +95,17 @@ export async function evaluateSae(o: EvaluateOptions): Promise<SaeEvalResult> {
     kl += r.kl;
     predictions += r.count;
     windows += pending.length;
-    tokens += batch.tokenCount;
     pending = [];
     o.onProgress?.(tokens);
   };
-  for await (const w of tokenWindows(o, tokenizer, { contextSize: ctx })) {
-    if (w.length < 2) continue;
-    pending.push(w);
-    if (pending.length === perBatch) flush();
-    if (o.maxTokens !== undefined && tokens >= o.maxTokens) break;
+  for await (const window of tokenWindows(o, tokenizer, { contextSize: ctx })) {
+    if (window.length < 2) continue;
+    // Cut the window just after the token that reaches maxTokens (it starts with BOS, so it keeps two or more).
+    let end = 0;
+    while (end < window.length && tokens < maxTokens) if (window[end++] !== bosId) tokens++;
+    pending.push(end < window.length ? window.subarray(0, end) : window);
+    if (pending.length === perBatch || tokens >= maxTokens) flush();
+    if (tokens >= maxTokens) break;
   }
   if (pending.length) flush();
   if (predictions === 0) throw new InputError(`no text to evaluate on: ${o.path} (split ${o.split ?? 'train'}) gives no window of two or more tokens`);

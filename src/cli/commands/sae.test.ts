@@ -6,11 +6,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadTokenizer } from '../../model/tokenizers/index.js';
 import { defaultConfig } from '../../sae/config.js';
 import { CFG_FILE, saveSae } from '../../sae/format.js';
 import { initializeSae } from '../../sae/init.js';
 import { Sae } from '../../sae/sae.js';
-import { withRecordedData } from './sae.js';
+import { withRecordedData } from './sae-common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SHARED = path.resolve(ROOT, '..', 'shared');
@@ -147,6 +148,64 @@ test('sae sweep applies every training flag it lists to each run, or refuses it'
     assert.equal(recorded.code, 0, recorded.stderr);
     assert.equal(JSON.parse(recorded.stdout).context_size, 32);
     assert.equal(JSON.parse(loupe([...evalArgs, '--context', '128']).stdout).context_size, 128);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sae train --cache refuses the flags that only say how to harvest, naming them', { skip }, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-sae-train-cache-'));
+  try {
+    const hook = ['--hook', 'blocks.2.hook_resid_post'];
+    const cache = path.join(dir, 'cache');
+    assert.equal(loupe(['sae', 'cache', ...model, '--data', DATA, ...hook, '--tokens', '1024', '--context', '32', '--out', cache]).code, 0);
+    const out = path.join(dir, 'never');
+    const train = (...args: string[]) => ['sae', 'train', '--cache', cache, ...hook, '--latents', '32', '--k', '4', '--tokens', '1024', '--batch', '512', '--buffer', '1024', '--out', out, ...args];
+    const refused = (flags: string) => new RegExp(`^loupe: --cache trains from stored activations, .*: drop ${flags} \\(or drop --cache to harvest live\\)$`);
+    for (const [flag, value] of [['--context', '64'], ['--split', 'train'], ['--test-fraction', '0.2'], ['--doc-split', 'line'], ['--field', 'text'], ['--data', DATA], ['--model', MODEL], ['--tokenizer', TOK]]) {
+      fails(train(flag!, value!), refused(flag!));
+    }
+    // Given explicitly, even at its default value; several at once are all named.
+    fails(train('--context', '128', '--split', 'train'), refused('--split, --context'));
+    fails(train(...model, '--data', DATA), refused('--model, --tokenizer, --data'));
+    assert.ok(!fs.existsSync(out), 'refused before anything was written');
+    // Without them it trains, and records the cache's windows.
+    const ok = loupe(train('--json'));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(JSON.parse(ok.stdout).tokens, 1024);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, CFG_FILE), 'utf8')).metadata.context_size, 32);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('sae eval --max-tokens stops at exactly that many tokens, cutting the last window', { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-sae-eval-max-'));
+  try {
+    const sae = Sae.zeros(defaultConfig({ architecture: 'topk', dIn: 64, dSae: 64, k: 4, hookName: 'blocks.2.hook_resid_post' }));
+    initializeSae(sae, { seed: 0 });
+    saveSae(sae, path.join(dir, 'sae'));
+    const evalJson = (data: string, ...args: string[]) => {
+      const r = loupe(['sae', 'eval', ...model, '--sae', path.join(dir, 'sae'), '--data', data, '--context', '32', '--json', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { tokens: number; predictions: number };
+    };
+    // Windows of 32 hold 31 tokens after BOS and a model batch is 16 windows (496 tokens): 200 ends inside
+    // the first batch, 1000 inside the third, 1 after one token.
+    for (const n of [200, 1000, 1]) {
+      const r = evalJson(DATA, '--max-tokens', String(n));
+      assert.equal(r.tokens, n);
+      // Every token is predicted from the one before it; only a document's BOS inside a window adds a prediction.
+      assert.ok(r.predictions >= n && r.predictions <= n + Math.ceil(n / 10), `predictions ${r.predictions} for ${n} tokens`);
+    }
+    // Asking for more than the text holds: every token of it, counted independently of the window code.
+    const docs = ['Once upon a time there was a little cat.', 'The dog ran to the park and played with a big red ball all day long until the sun went down.'];
+    const small = path.join(dir, 'small.txt');
+    fs.writeFileSync(small, docs.join('\n\n') + '\n');
+    const tokenizer = await loadTokenizer(TOK);
+    const expected = docs.reduce((n, d) => n + tokenizer.encode(d, { bos: false }).length, 0);
+    assert.equal(evalJson(small, '--split', 'all', '--max-tokens', '100000').tokens, expected);
+    assert.equal(evalJson(small, '--split', 'all').tokens, expected);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
