@@ -106,13 +106,20 @@ export async function evaluateTranscoders(o: TranscoderEvalOptions): Promise<Tra
     o.onProgress?.(tokens);
   };
 
-  for await (const w of tokenWindows(o, tokenizer, { contextSize: o.contextSize ?? 128 })) {
-    if (w.length < 2) continue;
+  // Windows are cut so that no more than maxTokens tokens are evaluated.
+  let queued = 0;
+  for await (const full of tokenWindows(o, tokenizer, { contextSize: o.contextSize ?? 128 })) {
+    const w = full.subarray(0, Math.max(0, maxTokens - queued));
+    if (w.length < 2) {
+      if (queued + 2 > maxTokens) break;
+      continue;
+    }
     pending.push(w);
+    queued += w.length;
     if (pending.length === per) flush();
-    if (tokens >= maxTokens) break;
+    if (queued >= maxTokens) break;
   }
-  if (pending.length && tokens < maxTokens) flush();
+  if (pending.length) flush();
   if (predictions === 0) throw new InputError(`no text to evaluate on: ${o.path} (split ${o.split ?? 'test'}) gives no window of two or more tokens`);
   const recovered = (abl: number, spl: number): number => (abl - ce.clean !== 0 ? (abl - spl) / (abl - ce.clean) : NaN);
   const layers: LayerQuality[] = [];
