@@ -14,6 +14,11 @@ export interface HookContext {
   readonly batch: TokenBatch;
   /** Absolute position of index 0 along the pos dimension (the KV-cache length when decoding). */
   readonly offset: number;
+  /**
+   * Set when the sequences of a KV-cached batch sit at different positions (batched generation of
+   * prompts of different lengths): index 0's position per sequence [batch]; offset is then sequence 0's.
+   */
+  readonly rowOffsets?: Int32Array;
 }
 
 /** Which hook names a hook or request applies to: one name, or a filter over all names. */
@@ -162,6 +167,7 @@ export class HookRunner {
   /** Keep cached tensors on the tape (when the caller will differentiate through them). */
   keepTape = false;
   offset = 0;
+  rowOffsets: Int32Array | null = null;
 
   constructor(
     readonly batch: TokenBatch,
@@ -199,7 +205,9 @@ export class HookRunner {
   point(name: string, x: Tensor, layer: number | null): Tensor {
     const e = this.entries.get(name);
     if (!e) return x;
-    const ctx: HookContext = { name, layer, batch: this.batch, offset: this.offset };
+    const ctx: HookContext = this.rowOffsets
+      ? { name, layer, batch: this.batch, offset: this.offset, rowOffsets: this.rowOffsets }
+      : { name, layer, batch: this.batch, offset: this.offset };
     for (const fn of e.fwd) {
       const r = fn(x, ctx);
       if (r !== undefined && r !== null) {

@@ -66,3 +66,18 @@ test('an attention-only model runs and its residual stream is embed + attention 
   const post = cache.get('blocks.1.hook_resid_post').data;
   for (let i = 0; i < post.length; i++) assert.ok(Math.abs(post[i]! - sum.data[i]!) < 1e-5);
 });
+
+test('positionOffset moves positions, not the causal mask: earlier logits ignore later tokens', () => {
+  for (const name of ['gpt2', 'llama-gqa']) {
+    const model = smallModel(name);
+    const V = model.config.vocabSize;
+    const a = model.run([[3, 7, 9]], { positionOffset: 2 }).logits!.data;
+    const b = model.run([[3, 0, 0]], { positionOffset: 2 }).logits!.data;
+    assert.deepEqual(a.subarray(0, V), b.subarray(0, V), `${name}: position 2's logits changed with the tokens after it`);
+    // RoPE scores depend on relative positions only: the same tokens at offset 2 give offset 0's logits.
+    if (name === 'llama-gqa') {
+      const at0 = model.run([[3, 7, 9]]).logits!.data;
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - at0[i]!) < 1e-4, `${name} logit ${i}: ${a[i]} vs ${at0[i]}`);
+    }
+  }
+});

@@ -103,8 +103,10 @@ export class Transformer {
   run(input: TokenInput, opts: RunOptions = {}): RunResult {
     const batch = toBatch(input);
     const kv = opts.kvCache ?? null;
+    // Positions per sequence when the cache's sequences differ in length or the new tokens are padded.
+    const rowOffsets = kv && (kv.ragged || batch.padded) ? kv.lengths() : null;
     const offset = kv ? kv.length : opts.positionOffset ?? 0;
-    this.checkInput(batch, offset, kv);
+    this.checkInput(batch, offset, kv, rowOffsets);
     const stop = opts.stopAtLayer;
     if (stop !== undefined && (!Number.isInteger(stop) || stop < 0 || stop > this.config.nLayers)) {
       throw new InputError(`stopAtLayer must be an integer in [0, ${this.config.nLayers}], got ${stop}`);
@@ -115,12 +117,13 @@ export class Transformer {
       gradHooks: opts.gradHooks,
       capture: opts.capture,
     });
-    runner.offset = offset;
+    runner.offset = rowOffsets ? rowOffsets[0]! : offset;
+    runner.rowOffsets = rowOffsets;
     runner.keepTape = opts.withGrad === true;
     const record = opts.withGrad ?? (runner.needsTape ? true : undefined);
-    const body = (): RunResult => this.forwardPass(batch, runner, offset, opts);
+    const body = (): RunResult => this.forwardPass(batch, runner, rowOffsets ?? offset, opts);
     const out = record === true ? T.enableGrad(body) : record === false ? T.noGrad(body) : body();
-    kv?.commit(batch.maxLen);
+    kv?.commit(rowOffsets ? batch.lengths : batch.maxLen);
     return out;
   }
 
@@ -174,7 +177,7 @@ export class Transformer {
     return this.scoped.length;
   }
 
-  private checkInput(batch: TokenBatch, offset: number, kv: KVCache | null): void {
+  private checkInput(batch: TokenBatch, offset: number, kv: KVCache | null, rowOffsets: Int32Array | null): void {
     const c = this.config;
     const V = c.vocabSize;
     for (let b = 0; b < batch.batch; b++) {
@@ -187,21 +190,28 @@ export class Transformer {
       }
     }
     if (!Number.isInteger(offset) || offset < 0) throw new InputError(`positionOffset must be a non-negative integer, got ${offset}`);
-    if (offset + batch.maxLen > c.nCtx) {
+    if (kv && kv.batch !== batch.batch) throw new InputError(`KV cache holds ${kv.batch} sequences, the input has ${batch.batch}`);
+    if (rowOffsets) {
+      for (let b = 0; b < batch.batch; b++) {
+        const end = rowOffsets[b]! + batch.lengths[b]!;
+        if (end > c.nCtx) {
+          throw new InputError(`sequence ${b}: ${batch.lengths[b]} tokens after ${rowOffsets[b]} earlier positions is longer than the model's context of ${c.nCtx} tokens`, { length: end, nCtx: c.nCtx });
+        }
+      }
+    } else if (offset + batch.maxLen > c.nCtx) {
       const what = offset > 0 ? `${batch.maxLen} tokens after ${offset} earlier positions` : `a sequence of ${batch.maxLen} tokens`;
       throw new InputError(`${what} is longer than the model's context of ${c.nCtx} tokens`, { length: offset + batch.maxLen, nCtx: c.nCtx });
     }
-    if (kv) {
-      if (batch.padded) throw new InputError('KV-cached decoding needs sequences of equal length (no padding)');
-      if (kv.batch !== batch.batch) throw new InputError(`KV cache holds ${kv.batch} sequences, the input has ${batch.batch}`);
-    }
   }
 
-  private forwardPass(batch: TokenBatch, runner: HookRunner, offset: number, opts: RunOptions): RunResult {
+  /** offset: the first position of every sequence, or of each ([batch]) with a ragged KV-cached batch. */
+  private forwardPass(batch: TokenBatch, runner: HookRunner, offset: number | Int32Array, opts: RunOptions): RunResult {
     const c = this.config;
     const p = this.params;
     const kv = opts.kvCache ?? null;
-    const keyLimit = !kv && batch.padded ? batch.lengths : null;
+    const ragged = typeof offset !== 'number';
+    // Keys past a sequence's end are padding: its own tokens, or (ragged cache) its cached and new ones.
+    const keyLimit = ragged ? offset.map((o, b) => o + batch.lengths[b]!) : !kv && batch.padded ? batch.lengths : null;
     let resid_BTD = embed(p, c, batch, runner, offset);
     const nLayers = opts.stopAtLayer ?? c.nLayers;
     for (let i = 0; i < nLayers; i++) {
@@ -209,7 +219,7 @@ export class Transformer {
       const pre = `blocks.${i}`;
       resid_BTD = runner.point(`${pre}.hook_resid_pre`, resid_BTD, i);
       const normed1 = applyNorm(resid_BTD, b.ln1, c, runner, `${pre}.ln1`, i);
-      const attnCtx = { config: c, runner, layer: i, offset, keyLimit, kvCache: kv, ropeInvFreq: this.ropeInvFreq };
+      const attnCtx = { config: c, runner, layer: i, offset, keyLimit, kvCache: kv, newLengths: ragged ? batch.lengths : null, ropeInvFreq: this.ropeInvFreq };
       const attnOut = runner.point(`${pre}.hook_attn_out`, attention(normed1, b.attn, attnCtx), i);
       if (!b.mlp || !b.ln2) {
         resid_BTD = T.add(resid_BTD, attnOut);

@@ -1,8 +1,8 @@
 // Steering as forward hooks: at each hook point named by the interventions, every selected position's
 // activation row is steered (intervene.ts), and what the steered activation holds is re-read on the spot
 // (each direction's value, and for features the dictionary's own latent), so a caller can check that a
-// clamp really pinned the value. Works for whole sequences and for KV-cached decoding (ctx.offset gives
-// the absolute position of each new token).
+// clamp really pinned the value. Works for whole sequences and for KV-cached decoding (ctx.offset, or
+// ctx.rowOffsets per sequence in batched generation, gives the absolute position of each new token).
 import { InputError } from '../errors.js';
 import type { ForwardHook, HookContext } from '../model/hooks.js';
 import { Tensor } from '../tensor/index.js';
@@ -84,7 +84,7 @@ function steerActivation(
   for (let b = 0; b < B; b++)
     for (let r = 0; r < (lastOnly ? 1 : batch.lengths[b]!); r++) {
       const t = lastOnly ? batch.lengths[b]! - 1 : r;
-      const pos = ctx.offset + t;
+      const pos = (ctx.rowOffsets ? ctx.rowOffsets[b]! : ctx.offset) + t;
       if (!selected(pos) || (bos !== null && batch.ids[b * batch.maxLen + t] === bos)) continue;
       const o = (b * Tn + r) * width;
       for (let j = 0; j < width; j++) row[j] = out[o + j]!;

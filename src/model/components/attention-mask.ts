@@ -5,15 +5,23 @@ import type { Tensor } from '../../tensor/index.js';
 import { expFast } from '../../tensor/ops/fastmath.js';
 
 /**
- * scores [batch, heads, q, k]; query i sits at absolute position offset + i, key j at j.
+ * Absolute position of each sequence's first query: one for the whole batch, or one per sequence
+ * [batch] (batched decoding, where the sequences of a KV cache have different lengths).
+ */
+export type QueryOffset = number | Int32Array;
+
+const offsetOf = (offset: QueryOffset, b: number): number => (typeof offset === 'number' ? offset : offset[b]!);
+
+/**
+ * scores [batch, heads, q, k]; query i of sequence b sits at absolute position offset(b) + i, key j at j.
  * keyLimit[b] (optional): keys j >= keyLimit[b] are padding of sequence b.
  */
-export function maskScores(scores_BHQK: Tensor, offset: number, keyLimit: Int32Array | null): Tensor {
+export function maskScores(scores_BHQK: Tensor, offset: QueryOffset, keyLimit: Int32Array | null): Tensor {
   const [B, H, Q, K] = scores_BHQK.shape as [number, number, number, number];
   const src = scores_BHQK.data;
   const out = new Float32Array(src.length);
   // For each (b, q): keys [0, limit) are kept, where limit = min(q + offset + 1, keyLimit[b], K).
-  const limitOf = (b: number, q: number): number => Math.min(q + offset + 1, keyLimit ? keyLimit[b]! : K, K);
+  const limitOf = (b: number, q: number): number => Math.min(q + offsetOf(offset, b) + 1, keyLimit ? keyLimit[b]! : K, K);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++)
       for (let q = 0; q < Q; q++) {
@@ -40,12 +48,12 @@ export function maskScores(scores_BHQK: Tensor, offset: number, keyLimit: Int32A
  * pattern). Used when nobody asked for hook_attn_scores; the result equals the two-step form. The
  * 1/sqrt(d_head) scale folds into the exponent for free.
  */
-export function maskedSoftmax(scores_BHQK: Tensor, offset: number, keyLimit: Int32Array | null, scale = 1): Tensor {
+export function maskedSoftmax(scores_BHQK: Tensor, offset: QueryOffset, keyLimit: Int32Array | null, scale = 1): Tensor {
   const [B, H, Q, K] = scores_BHQK.shape as [number, number, number, number];
   const src = scores_BHQK.data;
   const y = new Float32Array(src.length);
   const limits = new Int32Array(B * Q);
-  for (let b = 0; b < B; b++) for (let q = 0; q < Q; q++) limits[b * Q + q] = Math.max(0, Math.min(q + offset + 1, keyLimit ? keyLimit[b]! : K, K));
+  for (let b = 0; b < B; b++) for (let q = 0; q < Q; q++) limits[b * Q + q] = Math.max(0, Math.min(q + offsetOf(offset, b) + 1, keyLimit ? keyLimit[b]! : K, K));
   for (let b = 0; b < B; b++)
     for (let h = 0; h < H; h++)
       for (let q = 0; q < Q; q++) {
@@ -81,15 +89,16 @@ export function maskedSoftmax(scores_BHQK: Tensor, offset: number, keyLimit: Int
  * caller normalises z = E V afterwards ([rows, d_head] instead of [rows, keys] values): one allocation and
  * one pass over the pattern fewer than mask + softmax.
  */
-export function expScoresInPlace(raw: Float32Array, B: number, H: number, Q: number, K: number, offset: number, keyLimit: Int32Array | null, scale: number): Float32Array {
+export function expScoresInPlace(raw: Float32Array, B: number, H: number, Q: number, K: number, offset: QueryOffset, keyLimit: Int32Array | null, scale: number): Float32Array {
   const inv = new Float32Array(B * H * Q);
   for (let b = 0; b < B; b++) {
     const kl = keyLimit ? Math.min(keyLimit[b]!, K) : K;
+    const off = offsetOf(offset, b);
     for (let h = 0; h < H; h++)
       for (let q = 0; q < Q; q++) {
         const r = (b * H + h) * Q + q;
         const row = r * K;
-        const lim = Math.max(0, Math.min(q + offset + 1, kl));
+        const lim = Math.max(0, Math.min(q + off + 1, kl));
         const end = row + lim;
         let m = -Infinity;
         for (let k = row; k < end; k++) {

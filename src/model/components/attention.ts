@@ -11,18 +11,20 @@ import type { ModelConfig } from '../config.js';
 import type { HookRunner } from '../hooks.js';
 import type { KVCache } from '../kv-cache.js';
 import type { AttnParams } from '../params.js';
-import { expScoresInPlace, maskScores, maskedSoftmax, scaleRowsInPlace } from './attention-mask.js';
+import { expScoresInPlace, maskScores, maskedSoftmax, scaleRowsInPlace, type QueryOffset } from './attention-mask.js';
 import { linear } from './linear.js';
 
 export interface AttentionContext {
   config: ModelConfig;
   runner: HookRunner;
   layer: number;
-  /** Absolute position of the first query (cached length when decoding). */
-  offset: number;
+  /** Absolute position of the first query (cached length when decoding), or of each sequence's [batch]. */
+  offset: QueryOffset;
   /** Keys j >= keyLimit[b] are padding (null: no padding). */
   keyLimit: Int32Array | null;
   kvCache: KVCache | null;
+  /** With a cache whose sequences differ in length: each sequence's real new positions [batch] (null: all pos). */
+  newLengths: Int32Array | null;
   ropeInvFreq: Float32Array | null;
 }
 
@@ -40,7 +42,7 @@ export function attention(x_BTD: Tensor, p: AttnParams, ctx: AttentionContext): 
   let k_BTKd = runner.point(`${pre}.hook_k`, T.reshape(linear(x_BTD, p.W_K, p.b_K), [B, Tq, Hkv, dh]), layer);
   const v_BTKd = runner.point(`${pre}.hook_v`, T.reshape(linear(x_BTD, p.W_V, p.b_V), [B, Tq, Hkv, dh]), layer);
   if (c.rope && ctx.ropeInvFreq) {
-    const opts: T.RopeOptions = { layout: c.rope.layout, rotaryDim: c.rope.rotaryDim, invFreq: ctx.ropeInvFreq, positions: ctx.offset };
+    const opts: T.RopeOptions = { layout: c.rope.layout, rotaryDim: c.rope.rotaryDim, invFreq: ctx.ropeInvFreq, positions: ropePositions(ctx.offset, B, Tq) };
     q_BTHd = runner.point(`${pre}.hook_rot_q`, T.rope(q_BTHd, opts), layer);
     k_BTKd = runner.point(`${pre}.hook_rot_k`, T.rope(k_BTKd, opts), layer);
   }
@@ -49,7 +51,7 @@ export function attention(x_BTD: Tensor, p: AttnParams, ctx: AttentionContext): 
   let k_BKSd: Tensor;
   let v_BKSd: Tensor;
   if (ctx.kvCache) {
-    [k_BKSd, v_BKSd] = ctx.kvCache.append(layer, k_BTKd, v_BTKd);
+    [k_BKSd, v_BKSd] = ctx.kvCache.append(layer, k_BTKd, v_BTKd, ctx.newLengths);
   } else {
     k_BKSd = T.permute(k_BTKd, [0, 2, 1, 3]);
     v_BKSd = T.permute(v_BTKd, [0, 2, 1, 3]);
@@ -62,7 +64,7 @@ export function attention(x_BTD: Tensor, p: AttnParams, ctx: AttentionContext): 
   let zh_BKGd: Tensor;
   if (!raw_BKGS.requiresGrad && !runner.wants(`${pre}.hook_attn_scores`) && !runner.wants(`${pre}.hook_pattern`)) {
     // Inference with nobody looking at the pattern: exponentiate in place, normalise z instead.
-    const inv = expScoresInPlace(raw_BKGS.data, B, H, Tq, S, ctx.offset, ctx.keyLimit, scale);
+    const inv = expScoresInPlace(raw_BKGS.data, B, H, Tq, S, maskOffset(ctx), ctx.keyLimit, scale);
     zh_BKGd = T.matmul(raw_BKGS, v_BKSd);
     scaleRowsInPlace(zh_BKGd.data, dh, inv);
   } else {
@@ -72,6 +74,22 @@ export function attention(x_BTD: Tensor, p: AttnParams, ctx: AttentionContext): 
 
   if (!runner.wants(`${pre}.hook_result`)) return linear(T.reshape(z_BTHd, [B, Tq, H * dh]), p.W_O, p.b_O);
   return perHeadOutputs(z_BTHd, p, ctx);
+}
+
+/**
+ * Key index of the first query: with a cache the keys start at position 0, so it is the query's
+ * position; without one the keys are this call's own tokens (positionOffset moves positions, not keys).
+ */
+function maskOffset(ctx: AttentionContext): QueryOffset {
+  return ctx.kvCache ? ctx.offset : 0;
+}
+
+/** A start offset, or with one offset per sequence the position of every (batch, pos) [batch * pos]. */
+function ropePositions(offset: QueryOffset, B: number, Tq: number): number | Int32Array {
+  if (typeof offset === 'number') return offset;
+  const pos = new Int32Array(B * Tq);
+  for (let b = 0; b < B; b++) for (let t = 0; t < Tq; t++) pos[b * Tq + t] = offset[b]! + t;
+  return pos;
 }
 
 /** pattern @ v with the scores and pattern as tensors (hooks, gradients): [B, kvHeads, group*T, d_head]. */
@@ -84,8 +102,8 @@ function patternTimesValues(raw_BKGS: Tensor, v_BKSd: Tensor, scale: number, ctx
   // The scaled, masked scores exist as a tensor only when someone hooks them; otherwise scaling,
   // masking and softmax fuse into one pass.
   const pattern = runner.wants(`${pre}.hook_attn_scores`)
-    ? T.softmax(runner.point(`${pre}.hook_attn_scores`, maskScores(T.scale(raw_BHTS, scale), ctx.offset, ctx.keyLimit), layer), -1)
-    : maskedSoftmax(raw_BHTS, ctx.offset, ctx.keyLimit, scale);
+    ? T.softmax(runner.point(`${pre}.hook_attn_scores`, maskScores(T.scale(raw_BHTS, scale), maskOffset(ctx), ctx.keyLimit), layer), -1)
+    : maskedSoftmax(raw_BHTS, maskOffset(ctx), ctx.keyLimit, scale);
   const pattern_BHTS = runner.point(`${pre}.hook_pattern`, pattern, layer);
   return T.matmul(T.reshape(pattern_BHTS, [B, Hkv, GT, S]), v_BKSd);
 }

@@ -73,6 +73,22 @@ test('rope matches the direct formula in both layouts, partial rotaryDim, offset
       }
 });
 
+test('rope with one position per (row, pos): each row rotates by its own positions, backward too', () => {
+  const rng = new Rng(4);
+  const [B, T, H, D] = [3, 4, 2, 8];
+  const rowPositions = [[7, 8, 9, 10], [0, 1, 2, 3], [2, 3, 4, 20]];
+  for (const layout of LAYOUTS) {
+    const x = randTensor(rng, [B, T, H, D]);
+    const y = rope(x, { layout, rotaryDim: 6, positions: Int32Array.from(rowPositions.flat()) });
+    const rowSize = T * H * D;
+    for (let b = 0; b < B; b++) {
+      const xb = new Tensor(x.data.slice(b * rowSize, (b + 1) * rowSize), [1, T, H, D]);
+      assertClose(y.data.subarray(b * rowSize, (b + 1) * rowSize), refRope(xb, layout, 6, rowPositions[b]!), { atol: 3e-5, rtol: 1e-5 }, `${layout} row ${b}`);
+    }
+    assertGradcheck(`rope per-row positions ${layout}`, (t) => rope(t, { layout, positions: Int32Array.of(5, 6, 0, 1) }), [randTensor(rng, [2, 2, 1, 4])], { seed: 4 });
+  }
+});
+
 test('rope preserves each head vector norm and makes q.k depend only on the relative position', () => {
   const rng = new Rng(3);
   for (const layout of LAYOUTS) {
@@ -128,4 +144,5 @@ test('rope errors name the op and the shapes', () => {
   assertThrowsLoupe(() => rope(x, { layout: 'half', rotaryDim: 8 }), ShapeError, /^rope:/);
   assertThrowsLoupe(() => rope(x, { layout: 'half', invFreq: new Float32Array(2) }), ShapeError, /^rope:/, /invFreq needs 3 entries, got 2/);
   assertThrowsLoupe(() => rope(x, { layout: 'half', positions: Int32Array.of(0) }), ShapeError, /^rope:/, /positions/);
+  assertThrowsLoupe(() => rope(x, { layout: 'half', positions: Int32Array.of(0, 1, 2) }), ShapeError, /^rope:/, /3 entries for 2 positions/);
 });

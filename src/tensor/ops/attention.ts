@@ -38,7 +38,10 @@ export interface RopeOptions {
   base?: number;
   /** Explicit inverse frequencies [rotaryDim/2] (for scaled variants); overrides base. */
   invFreq?: Float32Array;
-  /** Absolute position of each of the T positions (default 0..T-1), or a start offset. */
+  /**
+   * Absolute position of each of the T positions (default 0..T-1), or a start offset; or one per
+   * (batch, pos) [batch * T] when the rows sit at different positions (batched KV-cached decoding).
+   */
   positions?: Int32Array | number;
 }
 
@@ -61,27 +64,33 @@ export function rope(x: Tensor, opts: RopeOptions): Tensor {
   const inv = opts.invFreq ?? ropeInvFreq(R, opts.base ?? 10000);
   if (inv.length !== half) throw new ShapeError('rope', `invFreq needs ${half} entries, got ${inv.length}`);
   const pos = opts.positions;
-  if (pos !== undefined && typeof pos !== 'number' && pos.length !== T) throw new ShapeError('rope', `positions has ${pos.length} entries for ${T} positions`, [x.shape]);
-  const cos = new Float32Array(T * half);
-  const sin = new Float32Array(T * half);
-  for (let t = 0; t < T; t++) {
-    const p = pos === undefined ? t : typeof pos === 'number' ? pos + t : pos[t]!;
+  if (pos !== undefined && typeof pos !== 'number' && pos.length !== T && pos.length !== B * T) {
+    throw new ShapeError('rope', `positions has ${pos.length} entries for ${T} positions (or ${B * T}, one per row and position)`, [x.shape]);
+  }
+  // Angle tables per position, or per (row, position) when each row has its own positions.
+  const perRow = pos !== undefined && typeof pos !== 'number' && pos.length !== T;
+  const P = perRow ? B * T : T;
+  const cos = new Float32Array(P * half);
+  const sin = new Float32Array(P * half);
+  for (let r = 0; r < P; r++) {
+    const p = pos === undefined ? r : typeof pos === 'number' ? pos + r : pos[r]!;
     for (let i = 0; i < half; i++) {
       const a = p * inv[i]!;
-      cos[t * half + i] = Math.cos(a);
-      sin[t * half + i] = Math.sin(a);
+      cos[r * half + i] = Math.cos(a);
+      sin[r * half + i] = Math.sin(a);
     }
   }
   const interleaved = opts.layout === 'interleaved';
   const apply = (src: Float32Array, sign: number): Float32Array => {
     const out = src.slice();
     for (let b = 0; b < B; b++)
-      for (let t = 0; t < T; t++)
+      for (let t = 0; t < T; t++) {
+        const tab = (perRow ? b * T + t : t) * half;
         for (let h = 0; h < H; h++) {
           const o = ((b * T + t) * H + h) * D;
           for (let i = 0; i < half; i++) {
-            const c = cos[t * half + i]!;
-            const s = sign * sin[t * half + i]!;
+            const c = cos[tab + i]!;
+            const s = sign * sin[tab + i]!;
             const ia = interleaved ? o + 2 * i : o + i;
             const ib = interleaved ? ia + 1 : o + i + half;
             const a = src[ia]!;
@@ -90,6 +99,7 @@ export function rope(x: Tensor, opts: RopeOptions): Tensor {
             out[ib] = a * s + v * c;
           }
         }
+      }
     return out;
   };
   // The rotation is orthogonal: its backward is the rotation by the opposite angle.
