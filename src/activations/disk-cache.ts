@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FormatError, InputError } from '../errors.js';
 import { openSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { checkChunk, type ActivationChunk, type ActivationSource } from './source.js';
+import { checkChunk, concat, type ActivationChunk, type ActivationSource } from './source.js';
 
 export const MANIFEST = 'manifest.json';
 
@@ -47,7 +47,7 @@ export async function writeActivationCache(source: ActivationSource, dir: string
     if (partRows === 0) return;
     const file = `shard-${String(shards.length).padStart(5, '0')}.safetensors`;
     const tensors = new Map(
-      source.hooks.map((h, i) => [h, { dtype: 'F32' as const, shape: [partRows, source.widths[i]!], data: concatParts(parts[i]!) }]),
+      source.hooks.map((h, i) => [h, { dtype: 'F32' as const, shape: [partRows, source.widths[i]!], data: concat(parts[i]!) }]),
     );
     writeSafetensors(path.join(dir, file), tensors);
     shards.push({ file, rows: partRows });
@@ -148,16 +148,4 @@ export class DiskActivationSource implements ActivationSource {
       row = 0;
     }
   }
-}
-
-function concatParts(parts: Float32Array[]): Float32Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Float32Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -16,7 +16,7 @@ import { FormatError, InputError } from '../errors.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import type { Transformer } from '../model/index.js';
 import { loadSae, saveSae } from '../sae/format.js';
-import { sparseDecode, topkRows, type SparseLatents } from '../sae/kernels.js';
+import { sparseDecode, topkSparse, type SparseLatents } from '../sae/kernels.js';
 import type { Sae } from '../sae/sae.js';
 import { gemm } from '../sae/train-step.js';
 
@@ -372,24 +372,9 @@ export class TranscoderSet {
   }
 }
 
-/** TopK (relu'd) latents of rows x_ND under W_enc_FD, b_enc_F, zeros dropped, ascending latent order per row. */
+/** TopK (relu'd) latents of rows x_ND under W_enc_FD, b_enc_F, zeros dropped, descending value per row. */
 export function topkEncode(x_ND: Float32Array, n: number, W_enc_FD: Float32Array, b_enc_F: Float32Array, F: number, D: number, k: number): SparseLatents {
   const pre = new Float32Array(n * F);
   gemm(x_ND, W_enc_FD, pre, n, D, F, false, true);
-  const idx = new Int32Array(n * k);
-  const val = new Float32Array(n * k);
-  topkRows(pre, b_enc_F, n, F, k, idx, val, 0);
-  const rowPtr = new Int32Array(n + 1);
-  let e = 0;
-  for (let r = 0; r < n; r++) {
-    rowPtr[r] = e;
-    for (let j = r * k; j < (r + 1) * k; j++) {
-      if (val[j]! > 0) {
-        idx[e] = idx[j]!;
-        val[e++] = val[j]!;
-      }
-    }
-  }
-  rowPtr[n] = e;
-  return { rows: n, rowPtr, idx: idx.subarray(0, e), val: val.subarray(0, e) };
+  return topkSparse(pre, b_enc_F, n, F, k);
 }

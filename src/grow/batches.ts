@@ -84,16 +84,26 @@ export function evalBatches(stream: Int32Array, ctx: number, batch: number, coun
   if (count === 0 || stream.length < 2) return [];
   const len = Math.min(ctx, stream.length - 1);
   const room = stream.length - len - 1;
+  return windowBatches(count, len, batch, (i) => {
+    const start = count === 1 ? 0 : Math.round((i * room) / (count - 1));
+    return stream.subarray(start, start + len + 1);
+  });
+}
+
+/**
+ * `count` windows of len + 1 tokens, window i from `window(i)` (called in order), grouped into batches of
+ * `batch`: a window's first len tokens are the inputs, its last len the next-token targets.
+ */
+export function windowBatches(count: number, len: number, batch: number, window: (i: number) => Int32Array): Batch[] {
   const out: Batch[] = [];
   for (let first = 0; first < count; first += batch) {
     const B = Math.min(batch, count - first);
     const inputs = new Int32Array(B * len);
     const targets = new Int32Array(B * len);
     for (let b = 0; b < B; b++) {
-      const i = first + b;
-      const start = count === 1 ? 0 : Math.round((i * room) / (count - 1));
-      inputs.set(stream.subarray(start, start + len), b * len);
-      targets.set(stream.subarray(start + 1, start + len + 1), b * len);
+      const w = window(first + b);
+      inputs.set(w.subarray(0, len), b * len);
+      targets.set(w.subarray(1, len + 1), b * len);
     }
     out.push({ inputs, targets, batch: B, ctx: len });
   }

@@ -6,7 +6,7 @@
 // neighbouring positions (2 * halfWidth + 1) and over every window of held-out text, to steady the estimate.
 import { InputError } from '../errors.js';
 import type { Transformer } from '../model/index.js';
-import { repeatedSegmentRow, stepRng, type Batch, type RepeatOptions } from './batches.js';
+import { repeatedSegmentRow, stepRng, windowBatches, type Batch, type RepeatOptions } from './batches.js';
 import { positionLosses } from './step.js';
 
 export interface IclOptions {
@@ -52,19 +52,10 @@ export function iclPositions(ctx: number, o: IclOptions = {}): { early: number; 
 export function contextWindows(stream: Int32Array, len: number, maxWindows: number, batch: number): Batch[] {
   const fit = Math.floor((stream.length - 1) / len);
   const count = Math.min(fit, maxWindows);
-  const out: Batch[] = [];
-  for (let first = 0; first < count; first += batch) {
-    const B = Math.min(batch, count - first);
-    const inputs = new Int32Array(B * len);
-    const targets = new Int32Array(B * len);
-    for (let b = 0; b < B; b++) {
-      const s = Math.floor(((first + b) * fit) / count) * len;
-      inputs.set(stream.subarray(s, s + len), b * len);
-      targets.set(stream.subarray(s + 1, s + len + 1), b * len);
-    }
-    out.push({ inputs, targets, batch: B, ctx: len });
-  }
-  return out;
+  return windowBatches(count, len, batch, (i) => {
+    const s = Math.floor((i * fit) / count) * len;
+    return stream.subarray(s, s + len + 1);
+  });
 }
 
 /** Mean loss at each position over the windows, [len]. */
@@ -115,17 +106,8 @@ export function iclScore(model: Transformer, stream: Int32Array, opts: IclOption
 export function syntheticWindows(count: number, len: number, repeat: RepeatOptions, batch: number, seed: number): Batch[] {
   const rng = stepRng(seed, 0, 0x1c1);
   const row = new Int32Array(len + 1);
-  const out: Batch[] = [];
-  for (let first = 0; first < count; first += batch) {
-    const B = Math.min(batch, count - first);
-    const inputs = new Int32Array(B * len);
-    const targets = new Int32Array(B * len);
-    for (let b = 0; b < B; b++) {
-      repeatedSegmentRow(rng, row, repeat);
-      inputs.set(row.subarray(0, len), b * len);
-      targets.set(row.subarray(1), b * len);
-    }
-    out.push({ inputs, targets, batch: B, ctx: len });
-  }
-  return out;
+  return windowBatches(count, len, batch, () => {
+    repeatedSegmentRow(rng, row, repeat);
+    return row;
+  });
 }

@@ -304,6 +304,26 @@ export function removeParallelComponent(W: Float32Array, dW: Float32Array, F: nu
   }
 }
 
+/** Compressed rows of relu(top-k) of each row of pre_NF (+ bias_F), zeros dropped, descending value per row. */
+export function topkSparse(pre_NF: Float32Array, bias_F: Float32Array | null, n: number, F: number, k: number): SparseLatents {
+  const idx = new Int32Array(n * k);
+  const val = new Float32Array(n * k);
+  topkRows(pre_NF, bias_F, n, F, k, idx, val, 0);
+  const rowPtr = new Int32Array(n + 1);
+  let e = 0;
+  for (let r = 0; r < n; r++) {
+    rowPtr[r] = e;
+    for (let j = r * k; j < (r + 1) * k; j++) {
+      if (val[j]! > 0) {
+        idx[e] = idx[j]!;
+        val[e++] = val[j]!;
+      }
+    }
+  }
+  rowPtr[n] = e;
+  return { rows: n, rowPtr, idx: idx.subarray(0, e), val: val.subarray(0, e) };
+}
+
 /** Dense latents -> compressed rows (entries != 0), for sparse decoding of ReLU-family outputs. */
 export function denseToSparse(acts: Float32Array, rows: number, F: number): SparseLatents {
   let nnz = 0;

@@ -1,8 +1,10 @@
 // Shared pieces of the Hugging Face loaders: typed reads of config.json fields, a tensor reader that
 // checks shapes and notices leftover tensors (a checkpoint of another architecture must not load
-// silently), and the one layout conversion some families need (Conv1D's [in, out] to [out, in]).
+// silently), its export-side writer, and the layout conversions some families need (Conv1D's [in, out]
+// to [out, in], interleaved RoPE rows to HF's half-split ones).
 import { FormatError } from '../../errors.js';
 import type { TensorSource } from '../../io/safetensors.js';
+import type { ExportedTensor } from './hf-family.js';
 
 export type RawConfig = Record<string, unknown>;
 
@@ -75,6 +77,16 @@ export class TensorReader {
       throw new FormatError(this.where, `${left.length} tensor(s) not used by this architecture, e.g. ${left.slice(0, 3).map((n) => `"${n}"`).join(', ')}: config.json may name the wrong architecture`);
     }
   }
+}
+
+/** The export side of TensorReader: `get` a parameter by its Loupe name, `put` it under the checkpoint's name and shape. */
+export function tensorWriter(named: Map<string, Float32Array>) {
+  const tensors = new Map<string, ExportedTensor>();
+  return {
+    tensors,
+    get: (n: string): Float32Array => named.get(n)!,
+    put: (n: string, shape: number[], data: Float32Array): void => void tensors.set(n, { shape, data }),
+  };
 }
 
 /** [rows, cols] -> [cols, rows] (blocked, so both sides stay in cache). */

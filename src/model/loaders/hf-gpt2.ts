@@ -4,8 +4,8 @@
 // common [out, in] layout one at a time (the peak is the model plus one matrix).
 import { FormatError } from '../../errors.js';
 import { gpt2Config, type ActivationKind, type ModelConfig } from '../config.js';
-import { bool, int, num, str, tokenId, transpose2d, transposedColumns, type RawConfig, type TensorReader } from './hf-common.js';
-import type { ExportedTensor, HfFamily } from './hf-family.js';
+import { bool, int, num, str, tokenId, tensorWriter, transpose2d, transposedColumns, type RawConfig, type TensorReader } from './hf-common.js';
+import type { HfFamily } from './hf-family.js';
 
 const ACTS: Record<string, ActivationKind> = { gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', gelu_fast: 'gelu_tanh', gelu: 'gelu_erf', relu: 'relu', silu: 'silu' };
 
@@ -107,9 +107,7 @@ export const gpt2Family: HfFamily = {
       bos_token_id: c.bosTokenId,
       eos_token_id: c.eosTokenId,
     };
-    const t = new Map<string, ExportedTensor>();
-    const get = (n: string): Float32Array => named.get(n)!;
-    const put = (n: string, shape: number[], data: Float32Array): void => void t.set(n, { shape, data });
+    const { tensors, get, put } = tensorWriter(named);
     put('wte.weight', [c.vocabSize, D], get('embed.W_E'));
     put('wpe.weight', [c.nCtx, D], get('pos_embed.W_pos'));
     for (let i = 0; i < c.nLayers; i++) {
@@ -139,6 +137,6 @@ export const gpt2Family: HfFamily = {
     put('ln_f.weight', [D], get('ln_final.w'));
     put('ln_f.bias', [D], get('ln_final.b'));
     if (!c.tiedEmbeddings) put('lm_head.weight', [c.vocabSize, D], get('unembed.W_U'));
-    return { config, tensors: t };
+    return { config, tensors };
   },
 };

@@ -5,8 +5,8 @@
 import { FormatError } from '../../errors.js';
 import { ropeInvFreq } from '../../tensor/index.js';
 import { llamaConfig, type ModelConfig, type RopeConfig } from '../config.js';
-import { bool, int, num, permuteRopeRows, str, tokenId, type RawConfig } from './hf-common.js';
-import type { ExportedTensor, HfFamily } from './hf-family.js';
+import { bool, int, num, permuteRopeRows, str, tokenId, tensorWriter, type RawConfig } from './hf-common.js';
+import type { HfFamily } from './hf-family.js';
 import { activationOf } from './hf-gpt2.js';
 
 /** RoPE from rope_theta and rope_scaling (none, "linear", "llama3"); other scalings are refused. */
@@ -147,9 +147,7 @@ export const llamaFamily: HfFamily = {
       bos_token_id: c.bosTokenId,
       eos_token_id: c.eosTokenId,
     };
-    const t = new Map<string, ExportedTensor>();
-    const get = (n: string): Float32Array => named.get(n)!;
-    const put = (n: string, shape: number[], data: Float32Array): void => void t.set(n, { shape, data });
+    const { tensors, get, put } = tensorWriter(named);
     // An interleaved-RoPE model (llama2.c) becomes HF's half-split layout by permuting q/k rows per head.
     const qk = (w: Float32Array, heads: number, cols: number): Float32Array => (c.rope!.layout === 'interleaved' ? permuteRopeRows(w, heads, dh, cols) : w);
     const q = c.nHeads * dh;
@@ -176,6 +174,6 @@ export const llamaFamily: HfFamily = {
     }
     put('model.norm.weight', [D], get('ln_final.w'));
     if (!c.tiedEmbeddings) put('lm_head.weight', [c.vocabSize, D], get('unembed.W_U'));
-    return { config, tensors: t };
+    return { config, tensors };
   },
 };

@@ -4,8 +4,8 @@
 // [head, (q | k | v), d_head], which is split here into W_Q, W_K, W_V (rows copied, no transposes).
 import { FormatError } from '../../errors.js';
 import { neoxConfig, type ModelConfig } from '../config.js';
-import { bool, int, num, str, tokenId, type RawConfig } from './hf-common.js';
-import type { ExportedTensor, HfFamily } from './hf-family.js';
+import { bool, int, num, str, tokenId, tensorWriter, type RawConfig } from './hf-common.js';
+import type { HfFamily } from './hf-family.js';
 import { activationOf } from './hf-gpt2.js';
 
 /** Rows of the fused [H*3*dh, cols] matrix (or bias, cols = 1) for part 0 (q), 1 (k), 2 (v): [H*dh, cols]. */
@@ -126,9 +126,7 @@ export const neoxFamily: HfFamily = {
       bos_token_id: c.bosTokenId,
       eos_token_id: c.eosTokenId,
     };
-    const t = new Map<string, ExportedTensor>();
-    const get = (n: string): Float32Array => named.get(n)!;
-    const put = (n: string, shape: number[], data: Float32Array): void => void t.set(n, { shape, data });
+    const { tensors, get, put } = tensorWriter(named);
     put('gpt_neox.embed_in.weight', [c.vocabSize, D], get('embed.W_E'));
     for (let i = 0; i < c.nLayers; i++) {
       const p = `blocks.${i}`;
@@ -151,6 +149,6 @@ export const neoxFamily: HfFamily = {
     put('gpt_neox.final_layer_norm.weight', [D], get('ln_final.w'));
     put('gpt_neox.final_layer_norm.bias', [D], get('ln_final.b'));
     if (!c.tiedEmbeddings) put('embed_out.weight', [c.vocabSize, D], get('unembed.W_U'));
-    return { config, tensors: t };
+    return { config, tensors };
   },
 };

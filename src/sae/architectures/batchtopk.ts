@@ -10,7 +10,7 @@ import type { Sae } from '../sae.js';
 import type { RuleOptions, StepContext, TrainingRule } from '../train-step.js';
 import { jumpReluActivate } from './jumprelu.js';
 import { checkHooks, checkK, registerArchitecture } from './registry.js';
-import { addAuxKLoss, selectAux } from './topk.js';
+import { addAuxKLoss, selectAux, selectedReluBackward } from './topk.js';
 
 class BatchTopKRule implements TrainingRule {
   readonly latents = 'sparse' as const;
@@ -58,9 +58,7 @@ class BatchTopKRule implements TrainingRule {
   }
 
   activationBackward(ctx: StepContext): void {
-    const { val, rowPtr, rows } = ctx.sparse!;
-    const d = ctx.dVal;
-    for (let e = 0; e < rowPtr[rows]!; e++) if (!(val[e]! > 0)) d[e] = 0;
+    selectedReluBackward(ctx);
   }
 
   saveState(): Record<string, Float32Array> {

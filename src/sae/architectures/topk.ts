@@ -8,7 +8,7 @@
 import * as T from '../../tensor/index.js';
 import { Tensor } from '../../tensor/index.js';
 import type { SaeConfig } from '../config.js';
-import { sparseDecode, sparseDecodeBackward, topkRows, type SparseLatents } from '../kernels.js';
+import { sparseDecode, sparseDecodeBackward, topkRows, topkSparse, type SparseLatents } from '../kernels.js';
 import type { Sae } from '../sae.js';
 import { kernelPool } from '../parallel.js';
 import { chunkRows, gemm, type RuleOptions, type StepContext, type TrainingRule } from '../train-step.js';
@@ -18,26 +18,6 @@ import { checkHooks, checkK, registerArchitecture, type Architecture } from './r
 export function topkActivate(pre: Tensor, k: number): Tensor {
   const { values, indices } = T.topk(pre, k);
   return T.scatterAdd(Tensor.zeros(pre.shape), -1, indices, T.relu(values));
-}
-
-/** Compressed rows of the top-k of each row of pre_NF, zeros dropped. */
-export function topkSparse(pre_NF: Float32Array, n: number, F: number, k: number): SparseLatents {
-  const idx = new Int32Array(n * k);
-  const val = new Float32Array(n * k);
-  topkRows(pre_NF, null, n, F, k, idx, val, 0);
-  const rowPtr = new Int32Array(n + 1);
-  let e = 0;
-  for (let r = 0; r < n; r++) {
-    rowPtr[r] = e;
-    for (let j = r * k; j < (r + 1) * k; j++) {
-      if (val[j]! > 0) {
-        idx[e] = idx[j]!;
-        val[e++] = val[j]!;
-      }
-    }
-  }
-  rowPtr[n] = e;
-  return { rows: n, rowPtr, idx: idx.subarray(0, e), val: val.subarray(0, e) };
 }
 
 /**
@@ -119,11 +99,15 @@ class TopKRule implements TrainingRule {
   }
 
   activationBackward(ctx: StepContext): void {
-    // relu after selection: entries whose value was clipped to 0 pass no gradient.
-    const { val, rowPtr, rows } = ctx.sparse!;
-    const d = ctx.dVal;
-    for (let e = 0; e < rowPtr[rows]!; e++) if (!(val[e]! > 0)) d[e] = 0;
+    selectedReluBackward(ctx);
   }
+}
+
+/** Backward of relu after selection (TopK, BatchTopK): entries whose value was clipped to 0 pass no gradient. */
+export function selectedReluBackward(ctx: StepContext): void {
+  const { val, rowPtr, rows } = ctx.sparse!;
+  const d = ctx.dVal;
+  for (let e = 0; e < rowPtr[rows]!; e++) if (!(val[e]! > 0)) d[e] = 0;
 }
 
 export function topkFamily(name: string, transcoder: boolean, summary: string): Architecture {
@@ -140,7 +124,7 @@ export function topkFamily(name: string, transcoder: boolean, summary: string): 
       checkHooks(cfg, transcoder, where);
     },
     activate: (pre: Tensor, sae: Sae) => topkActivate(pre, sae.cfg.k!),
-    activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => topkSparse(pre_NF, n, sae.cfg.dSae, sae.cfg.k!),
+    activateSparse: (pre_NF: Float32Array, n: number, sae: Sae) => topkSparse(pre_NF, null, n, sae.cfg.dSae, sae.cfg.k!),
     trainingRule: (sae: Sae, opts: RuleOptions) => new TopKRule(sae.cfg.k!, opts),
   };
 }
