@@ -1,8 +1,11 @@
 // Opening an ActivationSource from paths (as given on the command line or recorded in a database), and
 // the check that a database's features were computed by exactly that source.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { InputError } from '../errors.js';
 import { loadTokenizer, type Tokenizer } from '../model/tokenizers/index.js';
-import { sha256Path } from './identity.js';
+import { CFG_FILE, WEIGHTS_FILE } from '../sae/format.js';
+import { sha256Files, sha256Path } from './identity.js';
 import type { Store } from '../store/index.js';
 import { storedIdentity, checkIdentity } from './registry.js';
 import type { ActivationSource } from './source.js';
@@ -44,9 +47,9 @@ export async function sourceForStore(store: Store, overrides: Partial<SourcePath
   const stored = await storedIdentity(store);
   if (!stored) throw new InputError(`${store.path} holds no features yet (run \`loupe features build\` first)`);
   const paths: SourcePaths = {
-    model: overrides.model ?? stored.model.path,
-    tokenizer: overrides.tokenizer ?? stored.tokenizer.path,
-    dictionary: overrides.dictionary ?? stored.dictionary.path,
+    model: overrides.model ?? (await locate(stored.model.path, stored.model.sha256, store.path, sha256Path)),
+    tokenizer: overrides.tokenizer ?? (await locate(stored.tokenizer.path, stored.tokenizer.sha256, store.path, sha256Path)),
+    dictionary: overrides.dictionary ?? (await locate(stored.dictionary.path, stored.dictionary.sha256, store.path, (d) => sha256Files(d, [CFG_FILE, WEIGHTS_FILE]))),
   };
   const source = await loadSource(paths);
   checkIdentity(stored, source.identity, store.path);
@@ -61,12 +64,42 @@ export async function sourceForStore(store: Store, overrides: Partial<SourcePath
 export async function tokenizerForStore(store: Store, override?: string): Promise<Tokenizer | null> {
   const stored = await storedIdentity(store);
   if (!stored) return null;
-  const p = override ?? stored.tokenizer.path;
   try {
+    const p = override ?? (await locate(stored.tokenizer.path, stored.tokenizer.sha256, store.path, sha256Path));
     if (p === 'synthetic') return new SyntheticTokenizer();
     if ((await sha256Path(p)) !== stored.tokenizer.sha256) return null;
     return await loadTokenizer(p, { vocabSize: stored.model.vocabSize });
   } catch {
     return null;
   }
+}
+
+/**
+ * Where a recorded file is now: the recorded path when its content still matches, else the same content
+ * beside the database, found by joining the recorded path's trailing parts to the database's folder
+ * (assets moved together, e.g. a database built in /tmp/x/ and shipped in assets/default/). The content
+ * hash decides.
+ */
+async function locate(recorded: string, sha256: string, dbPath: string, hash: (p: string) => Promise<string>): Promise<string> {
+  if (recorded.startsWith('synthetic')) return recorded;
+  const matches = async (p: string): Promise<boolean> => {
+    try {
+      return (await hash(p)) === sha256;
+    } catch {
+      return false;
+    }
+  };
+  if (await matches(recorded)) return recorded;
+  const parts = path.resolve(recorded).split(path.sep).filter(Boolean);
+  const base = path.dirname(path.resolve(dbPath));
+  let existing: string | null = null;
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const candidate = path.join(base, ...parts.slice(i));
+    if (candidate === path.resolve(recorded) || !fs.existsSync(candidate)) continue;
+    if (await matches(candidate)) return candidate;
+    existing ??= candidate;
+  }
+  // Nothing has the recorded content: the recorded path if it is there, else the moved copy, so the
+  // identity check says what changed rather than that a file is missing.
+  return fs.existsSync(recorded) || !existing ? recorded : existing;
 }

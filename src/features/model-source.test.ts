@@ -54,10 +54,19 @@ test('stories260K + TopK SAE: build, then inspect reproduces stored activations;
   // TopK: never more than k active latents per token.
   const ins = await inspectPrompt(store, live, 'Once upon a time there was a big red ball.', { top: 256 });
   for (const t of ins.tokens) assert.ok(t.features.length <= 8);
+  // Move the database and its dictionary together: the dictionary is found beside the database by
+  // its content hash (the recorded path is gone).
+  store.close();
+  const moved = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-model-source-moved-'));
+  fs.cpSync(dir, path.join(moved, 'assets'), { recursive: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  const movedStore = await Store.open(path.join(moved, 'assets', 'f.duckdb'));
+  const relocated = await sourceForStore(movedStore);
+  assert.equal(relocated.identity.dictionary.path, path.join(moved, 'assets', 'sae'));
   // Retrain (here: re-initialise) the dictionary in place: the recorded hash no longer matches.
   initializeSae(sae, { seed: 2 });
-  saveSae(sae, saeDir);
-  await assert.rejects(sourceForStore(store), (e: unknown) => e instanceof SourceMismatchError && /another dictionary/.test((e as Error).message));
-  store.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  saveSae(sae, path.join(moved, 'assets', 'sae'));
+  await assert.rejects(sourceForStore(movedStore), (e: unknown) => e instanceof SourceMismatchError && /another dictionary/.test((e as Error).message));
+  movedStore.close();
+  fs.rmSync(moved, { recursive: true, force: true });
 });
