@@ -31,6 +31,7 @@ test('save/load round-trips every architecture in SAELens layout, with W_enc sto
       { architecture: 'topk', dIn: 6, dSae: 10, k: 3 },
       { architecture: 'batchtopk', dIn: 6, dSae: 10, k: 3 },
       { architecture: 'jumprelu', dIn: 6, dSae: 10 },
+      { architecture: 'gated', dIn: 6, dSae: 10 },
       { architecture: 'transcoder-topk', dIn: 6, dOut: 4, dSae: 10, k: 2, skip: true, hookNameOut: 'blocks.0.hook_mlp_out' },
       { architecture: 'transcoder-relu', dIn: 6, dOut: 4, dSae: 10, hookNameOut: 'blocks.0.hook_mlp_out' },
     ] as const) {

@@ -1,7 +1,8 @@
 // The SAELens on-disk layout: a directory with cfg.json and sae_weights.safetensors holding
 //   W_enc [d_in, d_sae], b_enc [d_sae], W_dec [d_sae, d_out], b_dec [d_out],
 //   threshold [d_sae] (JumpReLU, BatchTopK), W_skip [d_out, d_in] (skip transcoders, as SAELens and
-//   circuit-tracer store it: output += x @ W_skip^T).
+//   circuit-tracer store it: output += x @ W_skip^T);
+//   Gated SAEs (SAELens' "gated") hold b_gate, r_mag, b_mag [d_sae] and no b_enc.
 // cfg.json always names the architecture; loading refuses a missing or unknown one rather than guess
 // (silently reading a JumpReLU as a ReLU gives plausible but wrong latents). SAELens' own names are used
 // where it has one and map explicitly on load: "standard" is our "relu" (or "topk" when its
@@ -21,7 +22,8 @@ export const SPARSITY_FILE = 'sparsity.safetensors';
 
 /**
  * SAELens' names for the architectures it has: a ReLU SAE is its "standard", ReLU transcoders are its
- * "transcoder" / "skip_transcoder". The others are written under Loupe's own (registered) names.
+ * "transcoder" / "skip_transcoder". The others are written under Loupe's own (registered) names, which
+ * for topk, batchtopk, jumprelu and gated are SAELens v6's names too.
  */
 export function saelensArchitectureName(architecture: string, skip: boolean): string {
   if (architecture === 'relu') return 'standard';
@@ -49,11 +51,13 @@ export function saveSae(sae: Sae, dir: string, opts: SaveOptions = {}): void {
   const p = s.params;
   const tensors: Record<string, TensorToWrite> = {
     W_enc: f32(transpose(p.W_enc_FD.data, c.dSae, c.dIn), [c.dIn, c.dSae]),
-    b_enc: f32(p.b_enc_F.data, [c.dSae]),
+    [s.arch.gated ? 'b_gate' : 'b_enc']: f32(p.b_enc_F.data, [c.dSae]),
     W_dec: f32(p.W_dec_FO.data, [c.dSae, c.dOut]),
     b_dec: f32(p.b_dec_O.data, [c.dOut]),
   };
   if (p.threshold_F) tensors.threshold = f32(p.threshold_F.data, [c.dSae]);
+  if (p.r_mag_F) tensors.r_mag = f32(p.r_mag_F.data, [c.dSae]);
+  if (p.b_mag_F) tensors.b_mag = f32(p.b_mag_F.data, [c.dSae]);
   if (p.W_skip_DO) tensors.W_skip = f32(transpose(p.W_skip_DO.data, c.dIn, c.dOut), [c.dOut, c.dIn]);
   writeSafetensors(path.join(dir, WEIGHTS_FILE), tensors, { format: 'pt' });
   if (opts.logDensity) writeSafetensors(path.join(dir, SPARSITY_FILE), { sparsity: f32(opts.logDensity, [c.dSae]) }, { format: 'pt' });
@@ -117,13 +121,16 @@ export function loadSae(dir: string): Sae {
     else threshold = take('threshold', [F]);
   }
   const skip = shapes.W_skip_DO ? take('W_skip', [O, D])! : null;
+  const vector = (name: string, want: number[] | null): Tensor | null => (want ? new Tensor(take(name, want)!, want) : null);
   const params: SaeParams = {
     W_enc_FD: new Tensor(transpose(W_enc, D, F), [F, D]),
-    b_enc_F: new Tensor(take('b_enc', [F])!, [F]),
+    b_enc_F: new Tensor(take(arch.gated ? 'b_gate' : 'b_enc', [F])!, [F]),
     W_dec_FO: new Tensor(take('W_dec', [F, O])!, [F, O]),
     b_dec_O: new Tensor(take('b_dec', [O])!, [O]),
     threshold_F: threshold ? new Tensor(threshold, [F]) : null,
     W_skip_DO: skip ? new Tensor(transpose(skip, O, D), [D, O]) : null,
+    r_mag_F: vector('r_mag', shapes.r_mag_F),
+    b_mag_F: vector('b_mag', shapes.b_mag_F),
   };
   return new Sae(cfg, params);
 }
@@ -147,7 +154,7 @@ export function parseSaeConfig(raw: unknown, where: string): SaeConfig {
   else if (architecture === 'skip_transcoder') {
     architecture = 'transcoder-relu';
     skip = true;
-  } else if (architecture === 'gated' || architecture === 'jumprelu_transcoder') {
+  } else if (architecture === 'jumprelu_transcoder') {
     throw new FormatError(where, `architecture "${architecture}" is not supported yet (supported: ${architectureNames().join(', ')})`);
   }
   let arch;

@@ -45,6 +45,9 @@ export function initializeSae(sae: Sae, opts: InitOptions): void {
   p.b_dec_O.data.fill(0);
   if (p.threshold_F) p.threshold_F.data.fill(sae.cfg.architecture === 'jumprelu' ? (opts.initThreshold ?? 0.001) : 0);
   if (p.W_skip_DO) p.W_skip_DO.data.fill(0);
+  // Gated: W_mag = W_enc and b_mag = b_gate = 0, so training starts from a ReLU SAE (as SAELens does).
+  p.r_mag_F?.data.fill(0);
+  p.b_mag_F?.data.fill(0);
 }
 
 /**

@@ -23,10 +23,16 @@ export interface SaeParams {
   threshold_F: Tensor | null;
   /** Transcoders with a linear skip: output += x @ W_skip. */
   W_skip_DO: Tensor | null;
+  /**
+   * Gated: the magnitude path's per-latent log scale and bias, pi_mag = exp(r_mag) * (W_enc xin) + b_mag
+   * (b_enc_F is then the gate's bias, b_gate on disk).
+   */
+  r_mag_F: Tensor | null;
+  b_mag_F: Tensor | null;
 }
 
 export type ParamName = keyof SaeParams;
-export const PARAM_NAMES: readonly ParamName[] = ['W_enc_FD', 'b_enc_F', 'W_dec_FO', 'b_dec_O', 'threshold_F', 'W_skip_DO'];
+export const PARAM_NAMES: readonly ParamName[] = ['W_enc_FD', 'b_enc_F', 'W_dec_FO', 'b_dec_O', 'threshold_F', 'W_skip_DO', 'r_mag_F', 'b_mag_F'];
 
 /** The shape each parameter must have under a config (null: the architecture has no such tensor). */
 export function paramShapes(cfg: SaeConfig, arch: Architecture): Record<ParamName, number[] | null> {
@@ -37,6 +43,8 @@ export function paramShapes(cfg: SaeConfig, arch: Architecture): Record<ParamNam
     b_dec_O: [cfg.dOut],
     threshold_F: arch.hasThreshold ? [cfg.dSae] : null,
     W_skip_DO: cfg.skip ? [cfg.dIn, cfg.dOut] : null,
+    r_mag_F: arch.gated ? [cfg.dSae] : null,
+    b_mag_F: arch.gated ? [cfg.dSae] : null,
   };
 }
 
@@ -57,6 +65,8 @@ export class Sae {
       b_dec_O: make(shapes.b_dec_O)!,
       threshold_F: make(shapes.threshold_F),
       W_skip_DO: make(shapes.W_skip_DO),
+      r_mag_F: make(shapes.r_mag_F),
+      b_mag_F: make(shapes.b_mag_F),
     });
   }
 
@@ -97,7 +107,7 @@ export class Sae {
     return this.arch.activate(this.preActivations(x), this);
   }
 
-  /** The encoder's pre-activations [..., d_sae] (b_enc included), before the architecture's nonlinearity. */
+  /** The encoder's pre-activations [..., d_sae] (b_enc included; Gated: the gate's), before the architecture's nonlinearity. */
   preActivations(x: Tensor): Tensor {
     this.checkWidth(x, this.cfg.dIn, 'preActivations');
     const p = this.params;
@@ -207,6 +217,9 @@ export class Sae {
         b_dec_O: scaled(p.b_dec_O, 1 / so),
         threshold_F: p.threshold_F?.clone() ?? null,
         W_skip_DO: p.W_skip_DO ? scaled(p.W_skip_DO, s / so) : null,
+        // Gated: the magnitude path reads the same W_enc xin, which the fold leaves unchanged.
+        r_mag_F: p.r_mag_F?.clone() ?? null,
+        b_mag_F: p.b_mag_F?.clone() ?? null,
       },
     );
   }
@@ -228,6 +241,8 @@ export class Sae {
       b_dec_O: copy(p.b_dec_O)!,
       threshold_F: copy(p.threshold_F),
       W_skip_DO: copy(p.W_skip_DO),
+      r_mag_F: copy(p.r_mag_F),
+      b_mag_F: copy(p.b_mag_F),
     });
   }
 

@@ -19,7 +19,7 @@ export { StepContext, chunkRows, gemm } from './step-context.js';
 
 /** Architecture-specific training settings (the trainer fills defaults). */
 export interface RuleOptions {
-  /** ReLU: coefficient of the L1 penalty sum_f a_f ||W_dec[f]||. */
+  /** ReLU: coefficient of the L1 penalty sum_f a_f ||W_dec[f]||; Gated: of sum_f relu(pi_gate_f) ||W_dec[f]||. */
   l1Coefficient: number;
   /** JumpReLU: coefficient of the L0 penalty (straight-through threshold gradients). */
   l0Coefficient: number;
@@ -68,6 +68,11 @@ export interface TrainingRule {
   auxiliaryLoss(ctx: StepContext): void;
   /** d loss / d latents -> d loss / d pre-activations, in place (ctx.dVal or ctx.dActs_BF). */
   activationBackward(ctx: StepContext): void;
+  /**
+   * After the encoder backward, for a rule whose b_enc does not feed every path that d pre covers
+   * (Gated: the magnitude path shares W_enc but has its own bias), to correct ctx.grads.b_enc_F.
+   */
+  afterBackward?(ctx: StepContext): void;
   /** After each optimizer update (e.g. threshold = exp(log threshold)). */
   afterUpdate?(): void;
   /** Rule state a checkpoint must keep (running thresholds ...), and its restore. */
@@ -168,6 +173,7 @@ export function trainStep(ctx: StepContext, rule: TrainingRule, x_BD: Float32Arr
   // b_enc's gradient is exactly sum_b dPre[b, :], which is what b_dec's input path needs.
   if (ctx.sae.cfg.applyBDecToInput) inputBiasGradient(g.b_enc_F, p.W_enc_FD.data, g.b_dec_O, F, D);
   if (p.W_skip_DO) gemm(x_BD, dRecon, g.W_skip_DO!, D, B, O, true, false);
+  rule.afterBackward?.(ctx);
   ctx.mark('encoder backward');
 }
 

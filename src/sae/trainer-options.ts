@@ -23,8 +23,9 @@ export interface TrainOptions {
   adamBeta1?: number;
   adamBeta2?: number;
   /**
-   * ReLU: L1 coefficient (default 2.5, with activations normalised to E||x|| = sqrt(d_in); measured on
-   * stories260K at 1M tokens: L0 ~30, FVU ~0.24. Anthropic's 5 suits much longer runs on wider models).
+   * ReLU and Gated: L1 coefficient (default 2.5, with activations normalised to E||x|| = sqrt(d_in);
+   * measured on stories260K at 1M tokens: ReLU L0 ~30, FVU ~0.24; Gated L0 ~57, FVU ~0.056. Anthropic's 5
+   * suits much longer runs on wider models).
    */
   l1Coefficient?: number;
   /** JumpReLU: L0 coefficient (default 1) and straight-through bandwidth (default 0.05), initial threshold. */
@@ -137,9 +138,9 @@ export function checkArchitectureSettings(arch: Architecture, o: Pick<TrainOptio
  * Default peak learning rate: the TopK family follows OpenAI's 2e-4 / sqrt(latents / 2^14), five times
  * that for transcoders, whose encoder starts random rather than as the decoder's transpose and has further
  * to go (stories260K, resid_mid -> mlp_out, 1M tokens: held-out FVU 0.51 at 1x, 0.23 at 5x); JumpReLU uses
- * 4e-4 (its thresholds train 10x faster, see jumprelu.ts); ReLU 2e-3, which a run of a few hundred steps
- * needs for its unconstrained decoder rows to settle (4e-4 left FVU at 0.39 where 2e-3 reached 0.24, on
- * stories260K at 1M tokens).
+ * 4e-4 (its thresholds train 10x faster, see jumprelu.ts); ReLU 2e-3, which a run of a few hundred steps needs for
+ * its unconstrained decoder rows to settle (4e-4 left FVU at 0.39 where 2e-3 reached 0.24, on stories260K
+ * at 1M tokens); Gated the same 2e-3 (held-out FVU 0.056 there).
  */
 export function defaultLearningRate(architecture: string, latents: number): number {
   const arch = getArchitecture(architecture);

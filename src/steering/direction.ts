@@ -8,6 +8,8 @@
 // exactly. For a ReLU SAE this is the latent itself; for JumpReLU it is the latent whenever it clears the
 // threshold; for TopK whenever f is among the k largest (a clamp pins the encoder value, but TopK may
 // still leave f out of its top k: steering reports the SAE's own latent beside the value for that reason).
+// For a Gated SAE the value is the magnitude path, max(0, exp(r_mag[f]) W_enc[:, f] . (s h - b_dec) + b_mag[f]):
+// the latent whenever the gate is open.
 // A raw vector's value is the projection of h on its unit direction (signed, no rectification).
 import { InputError } from '../errors.js';
 import type { Sae } from '../sae/sae.js';
@@ -57,6 +59,12 @@ export function featureDirection(sae: Sae, feature: number): SteeringDirection {
     const W = sae.params.W_enc_FD.data;
     const b = sae.params.b_dec_O.data;
     for (let j = 0; j < D; j++) bias -= b[j]! * W[feature * D + j]!;
+  }
+  const { r_mag_F, b_mag_F } = sae.params;
+  if (r_mag_F && b_mag_F) {
+    const e = Math.exp(r_mag_F.data[feature]!);
+    for (let j = 0; j < D; j++) read[j] = read[j]! * e;
+    bias = e * (bias - sae.params.b_enc_F.data[feature]!) + b_mag_F.data[feature]!;
   }
   const write = Float64Array.from(sae.decoderRow(feature));
   return { hook: sae.cfg.hookName, label: `feature ${feature}`, feature, read, readBias: bias, rectified: true, write, addRows: [write], sae };

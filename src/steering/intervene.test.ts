@@ -81,6 +81,44 @@ for (const [name, make] of SAES) {
   });
 }
 
+test('gated: a feature value is the magnitude path, the latent wherever the gate is open, and clamp pins it', () => {
+  const sae = tinySae({ architecture: 'gated', normalizeActivations: 'expected_average_only_in', scalingFactor: 1.7, scalingFactorOut: 1.7 });
+  const rng = new Rng(21);
+  for (const t of [sae.params.r_mag_F!, sae.params.b_mag_F!]) for (let i = 0; i < t.size; i++) t.data[i] = 0.3 * rng.normal();
+  const F = sae.dSae;
+  const encode = (hs: Float64Array[]): { gate: Float32Array; latents: Float32Array } => {
+    const x = new Tensor(Float32Array.from(hs.flatMap((h) => [...h])), [hs.length, sae.dIn]);
+    return T.noGrad(() => ({ gate: sae.preActivations(x).data, latents: sae.encode(x).data }));
+  };
+  const hs = rows(40, 16, 6);
+  for (const f of [2, 17, 33]) {
+    const dir = featureDirection(sae, f);
+    const { gate, latents } = encode(hs);
+    let open = 0;
+    hs.forEach((h, r) => {
+      if (gate[r * F + f]! <= 0) return;
+      open++;
+      assert.ok(Math.abs(readValue(dir, h) - latents[r * F + f]!) < 1e-5, `feature ${f} row ${r}: value ${readValue(dir, h)}, latent ${latents[r * F + f]}`);
+    });
+    assert.ok(open >= 5, `feature ${f}: the gate is open on ${open} rows`);
+    const steered = hs.map((h) => {
+      const c = h.slice();
+      steerRow(c, [{ direction: dir, mode: 'clamp', amount: 1.5 }], 0);
+      return c;
+    });
+    const after = encode(steered);
+    let pinned = 0;
+    steered.forEach((c, r) => {
+      assert.ok(Math.abs(readValue(dir, c) - 1.5) < 1e-6);
+      if (after.gate[r * F + f]! > 0) {
+        pinned++;
+        assert.ok(Math.abs(after.latents[r * F + f]! - 1.5) < 1e-4, `feature ${f} row ${r}: latent ${after.latents[r * F + f]} after the clamp`);
+      }
+    });
+    assert.ok(pinned >= 5, `feature ${f}: the gate is open after the clamp on ${pinned} rows`);
+  }
+});
+
 test('add moves a row by exactly strength x W_dec[f]; vectors by strength x vector', () => {
   const sae = tinySae({ architecture: 'topk', normalizeActivations: 'expected_average_only_in', scalingFactor: 2, scalingFactorOut: 2 });
   const dir = featureDirection(sae, 9);

@@ -99,10 +99,10 @@ export function trainCommandOptions(cmd: Command, sweep = false): Command {
   if (!sweep) cmd.option('--latents <n>', 'dictionary size d_sae', parseIntOption('latents', 1), 1024);
   return cmd
     .option('--k <n>', sweep ? 'TopK family: one k for every run (or --k-list)' : 'TopK family: active latents per token', parseIntOption('k', 1))
-    .option('--l1 <x>', `ReLU: L1 coefficient (penalty weighted by decoder norms; default 2.5)${sweep ? ' for every run (or --l1-list)' : ''}`, parseFloatOption('l1', 0))
+    .option('--l1 <x>', `ReLU, Gated: L1 coefficient (ReLU: weighted by decoder norms; Gated: on the gate only; default 2.5)${sweep ? ' for every run (or --l1-list)' : ''}`, parseFloatOption('l1', 0))
     .option('--l0 <x>', 'JumpReLU: L0 coefficient (default 1)', parseFloatOption('l0', 0))
     .option('--bandwidth <x>', 'JumpReLU: straight-through bandwidth (default 0.05)', parseFloatOption('bandwidth', 0))
-    .option('--lr <x>', 'peak learning rate (default 2e-4/sqrt(latents/16384) for TopK SAEs, 5x that for TopK transcoders, 4e-4 JumpReLU, 2e-3 ReLU)', parseFloatOption('lr', 0))
+    .option('--lr <x>', 'peak learning rate (default 2e-4/sqrt(latents/16384) for TopK SAEs, 5x that for TopK transcoders, 4e-4 JumpReLU, 2e-3 ReLU and Gated)', parseFloatOption('lr', 0))
     .option('--tokens <n>', 'activations to train on', parseIntOption('tokens', 1), 1_000_000)
     .option('--batch <n>', 'tokens per step', parseIntOption('batch', 1), 4096)
     .option('--buffer <n>', 'rows in the shuffling buffer (the memory bound; default 16 batches, at least 65536)', parseIntOption('buffer', 1))

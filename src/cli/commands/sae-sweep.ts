@@ -29,7 +29,7 @@ export function registerSweep(sae: Command): void {
     .requiredOption('--out <dir>', 'sweep directory: one run per grid point, sweep.json, sweep.svg, sweep.md')
     .requiredOption('--latents-list <n,n,...>', 'dictionary sizes, e.g. 256,512,1024,2048')
     .option('--k-list <k,k,...>', 'TopK family: k values, e.g. 8,16,32')
-    .option('--l1-list <x,x,...>', 'ReLU: L1 coefficients')
+    .option('--l1-list <x,x,...>', 'ReLU, Gated: L1 coefficients')
     .option('--eval-tokens <n>', 'held-out activations for the loss curves', parseIntOption('eval-tokens', 1), 20_000)
     .option('--json', 'print the sweep summary on one line')
     .action(async (f: SweepFlags, command: Command) => {

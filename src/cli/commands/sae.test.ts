@@ -45,12 +45,13 @@ test('sae train and eval refuse bad input with one clear line', { skip }, () => 
     fails(['sae', 'train', ...model, '--data', empty, '--hook', 'blocks.2.hook_resid_post', '--k', '4', '--out', path.join(dir, 'b')], /empty/);
     fails([...train, '--hook', 'blocks.2.hook_resid_post', '--arch', 'transcoder-topk', '--out', path.join(dir, 'c')], /--hook-in and --hook-out/);
     fails([...train, '--hook', 'blocks.2.hook_resid_post', '--arch', 'relu', '--out', path.join(dir, 'd')], /takes no k/);
+    fails([...train, '--hook', 'blocks.2.hook_resid_post', '--arch', 'gated', '--out', path.join(dir, 'd')], /^loupe: architecture "gated" takes no k \(its sparsity comes from an L1 penalty; --k is for .*\); drop --k$/);
     // Penalty settings the architecture does not use are refused like --k, naming who takes them.
-    fails([...train, '--hook', 'blocks.2.hook_resid_post', '--l1', '1', '--out', path.join(dir, 'd')], /^loupe: architecture "topk" takes no L1 coefficient \(k fixes its L0; --l1 is for relu, transcoder-relu\); drop --l1$/);
+    fails([...train, '--hook', 'blocks.2.hook_resid_post', '--l1', '1', '--out', path.join(dir, 'd')], /^loupe: architecture "topk" takes no L1 coefficient \(k fixes its L0; --l1 is for relu, gated, transcoder-relu\); drop --l1$/);
     const noK = train.filter((a, i) => a !== '--k' && train[i - 1] !== '--k');
     fails([...noK, '--hook', 'blocks.2.hook_resid_post', '--arch', 'relu', '--l0', '1', '--out', path.join(dir, 'd')], /"relu" takes no L0 coefficient .*--l0 is for jumprelu\); drop --l0$/);
     fails([...noK, '--hook', 'blocks.2.hook_resid_post', '--arch', 'relu', '--bandwidth', '0.1', '--out', path.join(dir, 'd')], /"relu" takes no straight-through bandwidth .*--bandwidth is for jumprelu/);
-    fails([...noK, '--hook', 'blocks.2.hook_resid_post', '--arch', 'jumprelu', '--l1', '1', '--out', path.join(dir, 'd')], /"jumprelu" takes no L1 coefficient .*--l1 is for relu, transcoder-relu/);
+    fails([...noK, '--hook', 'blocks.2.hook_resid_post', '--arch', 'jumprelu', '--l1', '1', '--out', path.join(dir, 'd')], /"jumprelu" takes no L1 coefficient .*--l1 is for relu, gated, transcoder-relu/);
     // A run whose loss blows up: stopped, last good checkpoint named.
     fails([...train, '--hook', 'blocks.2.hook_resid_post', '--lr', '1e38', '--checkpoint-every', '1', '--out', path.join(dir, 'nan')], /diverged.*last good checkpoint is .*step-00000\d/);
 
@@ -86,7 +87,7 @@ test('sae sweep applies every training flag it lists to each run, or refuses it'
     fails(sweep(...hook, '--k', '4', '--l0', '1', '--latents-list', '32', '--out', out), /"topk" takes no L0 coefficient .*drop --l0$/);
     fails(sweep(...hook, '--arch', 'jumprelu', '--l1', '1', '--latents-list', '32', '--out', out), /"jumprelu" takes no L1 coefficient/);
     fails(sweep(...hook, '--arch', 'relu', '--bandwidth', '0.1', '--latents-list', '32', '--out', out), /"relu" takes no straight-through bandwidth/);
-    fails(sweep(...hook, '--k-list', '4', '--l1-list', '1', '--latents-list', '32', '--out', out), /"topk" takes no L1 coefficient \(--l1-list is for relu, transcoder-relu\); drop --l1-list/);
+    fails(sweep(...hook, '--k-list', '4', '--l1-list', '1', '--latents-list', '32', '--out', out), /"topk" takes no L1 coefficient \(--l1-list is for relu, gated, transcoder-relu\); drop --l1-list/);
     fails(sweep(...hook, '--arch', 'relu', '--k-list', '4', '--latents-list', '32', '--out', out), /"relu" takes no k \(--k-list is for .*\); drop --k-list/);
     fails(sweep(...hook, '--k', '4', '--k-list', '4,8', '--latents-list', '32', '--out', out), /--k .* or --k-list, not both/);
     fails(sweep(...hook, '--k', '4', '--skip', '--latents-list', '32', '--out', out), /only transcoders have a skip connection/);

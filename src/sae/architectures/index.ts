@@ -4,6 +4,7 @@ import './relu.js';
 import './topk.js';
 import './batchtopk.js';
 import './jumprelu.js';
+import './gated.js';
 import './transcoder.js';
 
 export { getArchitecture, architectureNames, registerArchitecture, type Architecture } from './registry.js';

@@ -15,6 +15,8 @@ export interface Architecture {
   readonly transcoder: boolean;
   /** The weights include a per-latent threshold. */
   readonly hasThreshold: boolean;
+  /** The weights include Gated's magnitude path (r_mag, b_mag); b_enc is the gate's bias. */
+  readonly gated?: boolean;
   /** The config needs k. */
   readonly usesK: boolean;
   /** The sparsity penalty training adds: L1 (weighted by decoder norms), L0 (straight-through, with a bandwidth), or none (k fixes L0). */
