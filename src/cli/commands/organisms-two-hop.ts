@@ -1,6 +1,7 @@
 // `loupe organisms two-hop`: the two-hop model organism (person -> city -> country): corpus, a grown model,
 // transcoders, a traced question and the swap test (library: src/circuits/organisms/; docs/circuits.md).
 // Registered under the `organisms` command that src/cli/commands/organisms.ts creates (after it).
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import '../../tensor/backend/native/index.js';
 import { runTwoHop, TWO_HOP_DEFAULTS } from '../../circuits/organisms/two-hop-run.js';
@@ -88,9 +89,20 @@ export function register(program: Command): void {
           `two-hop organism: accuracy ${(100 * r.accuracy).toFixed(1)}% on ${r.questions} fresh questions (mean answer probability ${r.mean_answer_prob.toFixed(3)})`,
           `traced "${r.trace.prompt}" -> ${JSON.stringify(r.trace.top_logit)}: ${r.trace.nodes} nodes, ${r.trace.edges} edges, replacement ${r.trace.replacement_score.toFixed(3)}, completeness ${r.trace.completeness_score.toFixed(3)} (${r.trace.graph})`,
           b ? `swap test: best at layer ${b.layer}, ${b.site} position, ${b.m} feature(s) per city: ${b.flips}/${b.trials} answers moved to the other city's country` : 'swap test: no result',
-          ex ? `e.g. ${ex.from_city} -> ${ex.to_city}: ${JSON.stringify(ex.answer_before)} -> ${JSON.stringify(ex.answer_after)} (expected " ${ex.expected}") with --set ${ex.set.join(' --set ')}` : '',
+          ex ? `e.g. ${ex.from_city} -> ${ex.to_city}: ${JSON.stringify(ex.answer_before)} -> ${JSON.stringify(ex.answer_after)} (expected " ${ex.expected}"); check it with` : '',
+          ex
+            ? `  npx loupe intervene --model ${shellQuote(r.model)} --tokenizer ${shellQuote(path.join(r.out, 'tokenizer.json'))} --transcoders ${shellQuote(r.transcoders)} \\\n` +
+              `    --prompt ${shellQuote(ex.prompt)} --allow-inactive --set ${ex.set.join(' --set ')}`
+            : '',
           `report: ${r.out}/two-hop.json`,
-        ].join('\n') + '\n',
+        ]
+          .filter((line) => line !== '')
+          .join('\n') + '\n',
       );
     });
+}
+
+/** A shell word: as is when it is plain, else single-quoted. */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
