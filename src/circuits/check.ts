@@ -91,15 +91,21 @@ export function checkGraphExactness(graph: GraphJson, model: Transformer, set: T
       if (node.activation === null || Math.abs(act - node.activation) > 1e-5 * Math.max(1, Math.abs(act))) r.activationMismatches++;
       r.features++;
     } else {
+      if (p.index >= V) throw new InputError(`node ${node.node_id}: token ${p.index} is outside the model's vocabulary of ${V}`);
+      if (p.pos !== Tn - 1) throw new InputError(`node ${node.node_id}: logit nodes sit at the last position (${Tn - 1})`);
       value = last[p.index]! - mean;
       constant = st.constLogits[p.index]! - meanConst;
       r.logits++;
     }
     const s = sums.get(node.node_id) ?? { sum: 0, l1: 0 };
-    const err = Math.abs(s.sum + bias + constant - value);
+    // A link weight that is not a finite number makes the row unverifiable: report it as an infinite error
+    // rather than letting NaN slip through every comparison below.
+    const raw = Math.abs(s.sum + bias + constant - value);
+    const err = Number.isFinite(raw) ? raw : Infinity;
     const scale = Math.max(Math.abs(value), s.l1 + Math.abs(bias) + Math.abs(constant), 1e-30);
-    if (err / scale > r.maxRelError || r.worstNode === null) {
-      r.maxRelError = Math.max(r.maxRelError, err / scale);
+    const rel = Number.isFinite(raw) ? err / scale : Infinity;
+    if (rel > r.maxRelError || r.worstNode === null) {
+      r.maxRelError = Math.max(r.maxRelError, rel);
       r.worstNode = node.node_id;
     }
     if (Math.abs(value) >= 0.01 * scale) r.maxRelErrorOfValue = Math.max(r.maxRelErrorOfValue, err / Math.abs(value));

@@ -69,6 +69,17 @@ test('graph JSON: the circuit-tracer schema, and the exactness check from the fi
   // A tampered edge is caught.
   json.links[0]!.weight += 0.5;
   assert.ok(checkGraphExactness(json, model, set).maxRelError > 1e-4);
+  // A logit node outside the vocabulary, or away from the last position, is refused (it used to read an
+  // undefined logit: NaN, which no comparison flags, so the check passed).
+  const logit = json.nodes.find((n) => n.feature_type === 'logit')!;
+  const [layer, , pos] = logit.node_id.split('_');
+  const V = model.config.vocabSize;
+  const bad = (id: string): typeof json => ({ ...json, nodes: json.nodes.map((n) => (n === logit ? { ...n, node_id: id } : n)) });
+  assert.throws(() => checkGraphExactness(bad(`${layer}_${V + 3}_${pos}`), model, set), /outside the model's vocabulary/);
+  assert.throws(() => checkGraphExactness(bad(`${layer}_${logit.feature}_0`), model, set), /last position/);
+  // A non-numeric link weight makes its target's row fail, not pass.
+  json.links[0]!.weight = Number.NaN;
+  assert.equal(checkGraphExactness(json, model, set).maxRelError, Infinity);
 });
 
 test('a pruned graph is written, and refused by the exactness check', () => {

@@ -50,6 +50,8 @@ export interface GraphJson {
     prompt_tokens: string[];
     node_threshold: number;
     schema_version: number;
+    /** The dictionaries, as circuit-tracer's metadata names them: one entry per layer, or the CLT file. */
+    transcoder_list: string[];
     info: Record<string, unknown>;
   };
   qParams: { pinnedIds: string[]; supernodes: string[][]; linkType: string; clickedId: string; sg_pos: string };
@@ -154,6 +156,8 @@ export function graphHeader(g: AttributionGraph, o: GraphJsonOptions): Pick<Grap
       prompt_tokens: o.promptTokens,
       node_threshold: s.nodeThreshold,
       schema_version: 1,
+      transcoder_list:
+        g.state.set.kind === 'clt' ? ['clt.safetensors'] : Array.from({ length: g.state.set.nLayers }, (_, l) => `layer-${l}`),
       info: {
         creator: 'loupe',
         prompt_token_ids: g.tokenIds,
