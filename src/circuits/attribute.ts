@@ -122,6 +122,8 @@ export function attribute(model: Transformer, set: TranscoderSet, ids: readonly 
   checkThreshold('logit probability', o.logitProbability);
   if (!Number.isInteger(o.maxLogits) || o.maxLogits < 1) throw new InputError(`max logits must be a positive integer, got ${o.maxLogits}`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new InputError(`batch size must be a positive integer, got ${o.batchSize}`);
+  if (!Number.isInteger(o.maxFeatureNodes) || o.maxFeatureNodes < 1) throw new InputError(`max feature nodes must be a positive integer, got ${o.maxFeatureNodes}`);
+  if (!Number.isInteger(o.maxEdges) || o.maxEdges < 1) throw new InputError(`max edges must be a positive integer, got ${o.maxEdges}`);
   const meter = new RssMeter();
   const t0 = performance.now();
 

@@ -58,7 +58,12 @@ export function register(program: Command): void {
       const { model, tokenizer } = await loadModelAndTokenizer(f.model, f.tokenizer, true);
       const set = TranscoderSet.load(f.transcoders);
       set.checkFits(model);
-      const labelDbs = new Map(f.labels.map((s) => parseLabelSpec(s, model.config.nLayers)));
+      const labelDbs = new Map<number, string>();
+      for (const spec of f.labels) {
+        const [layer, db] = parseLabelSpec(spec, model.config.nLayers);
+        if (labelDbs.has(layer)) throw new InputError(`--labels names layer ${layer} twice (${labelDbs.get(layer)} and ${db}); give one database per layer`);
+        labelDbs.set(layer, db);
+      }
       const ids = tokenizer!.encode(f.prompt, { bos: f.bos });
       let bar: ReturnType<typeof progress> | null = null;
       let phase = '';
