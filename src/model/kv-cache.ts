@@ -46,6 +46,7 @@ export class KVCache {
 
   /** Positions stored for sequence b. */
   lengthOf(b: number): number {
+    if (!Number.isInteger(b) || b < 0 || b >= this.batch) throw new InputError(`KVCache: sequence ${b} is outside [0, ${this.batch})`);
     return this.rowLengths[b]!;
   }
 
