@@ -81,3 +81,30 @@ test('positionOffset moves positions, not the causal mask: earlier logits ignore
     }
   }
 });
+
+test('inference fast path: fused linear layers (bias and GELU in the backend) give the composed ops\' logits', () => {
+  const model = smallModel('gpt2');
+  const seqs = [randomIds(12, 41, 3), randomIds(12, 41, 4)];
+  const base = T.getBackend();
+  if (!base.linear) return; // a backend without the fused kernel always composes
+  let fused = 0;
+  const counting: T.KernelBackend = {
+    name: 'counting',
+    matmul: (a, b, out, spec) => base.matmul(a, b, out, spec),
+    linear: (a, w, bias, out, spec) => {
+      const done = base.linear!(a, w, bias, out, { ...spec });
+      if (done && spec.activation === 'gelu_tanh') fused++;
+      return done;
+    },
+  };
+  const fast = T.withBackend(counting, () => T.noGrad(() => model.forward(seqs)));
+  assert.equal(fused, 2, 'both MLPs took the fused GELU path');
+  // Watching hook_pre needs the pre-activation, so the composed path runs; the reference backend has no fused kernel.
+  const watched = T.noGrad(() => model.run(seqs, { cache: ['blocks.0.mlp.hook_pre', 'blocks.1.mlp.hook_pre'] }).logits!);
+  const reference = T.withBackend(new T.ReferenceBackend(), () => T.noGrad(() => model.forward(seqs)));
+  for (const other of [watched, reference]) {
+    let worst = 0;
+    for (let i = 0; i < fast.size; i++) worst = Math.max(worst, Math.abs(fast.data[i]! - other.data[i]!));
+    assert.ok(worst < 1e-4, `max |difference| ${worst}`);
+  }
+});

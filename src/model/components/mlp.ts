@@ -43,16 +43,19 @@ export function mlp(x_BTD: Tensor, p: MlpParams, act: ActivationKind, runner: Ho
   const pre = `blocks.${layer}.mlp`;
   const preName = `${pre}.hook_pre`;
   const linName = `${pre}.hook_pre_linear`;
-  let post_BTF: Tensor;
+  let post_BTF: Tensor | null = null;
   if (p.W_gate) {
     const gate_BTF = runner.point(preName, linear(x_BTD, p.W_gate), layer);
     const lin_BTF = runner.point(linName, linear(x_BTD, p.W_in, p.b_in), layer);
     post_BTF = inPlaceOk(gate_BTF, runner, preName) && !lin_BTF.requiresGrad ? gateInPlace(gate_BTF, lin_BTF, act) : T.mul(activation(gate_BTF, act), lin_BTF);
-  } else if (act === 'gelu_tanh' && !runner.wants(preName) && (post_BTF = fusedLinear(x_BTD, p.W_in, p.b_in, 'gelu_tanh')!)) {
-    // Inference with nobody watching the pre-activation: GEMM, bias and GELU in one native call.
   } else {
-    const pre_BTF = runner.point(preName, linear(x_BTD, p.W_in, p.b_in), layer);
-    post_BTF = inPlaceOk(pre_BTF, runner, preName) ? activateInPlace(pre_BTF, act) : activation(pre_BTF, act);
+    // Inference with nobody watching the pre-activation: GEMM, bias and GELU in one native call
+    // (null where the backend declines or something needs a gradient).
+    if (act === 'gelu_tanh' && !runner.wants(preName)) post_BTF = fusedLinear(x_BTD, p.W_in, p.b_in, 'gelu_tanh');
+    if (!post_BTF) {
+      const pre_BTF = runner.point(preName, linear(x_BTD, p.W_in, p.b_in), layer);
+      post_BTF = inPlaceOk(pre_BTF, runner, preName) ? activateInPlace(pre_BTF, act) : activation(pre_BTF, act);
+    }
   }
   post_BTF = runner.point(`${pre}.hook_post`, post_BTF, layer);
   return linear(post_BTF, p.W_out, p.b_out);
