@@ -12,8 +12,13 @@ import { decodeBFloat16, decodeFloat16, encodeBFloat16, encodeFloat16 } from '..
 import { Rng } from '../../tensor/index.js';
 import type { NamedTensors, RefConfig } from './scalar-reference.js';
 
+const made: string[] = [];
+
+/** A fresh temporary directory, removed when the process exits (tests need not clean up after themselves). */
 export function tempDir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `loupe-${tag}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `loupe-${tag}-`));
+  if (made.push(dir) === 1) process.on('exit', () => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  return dir;
 }
 
 /** Random values of a given role: matrices ~N(0, std), norm weights ~1, biases small. */
