@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { tempDir } from '../model/testing/fixtures.js';
 import type { Tokenizer } from '../model/tokenizers/tokenizer.js';
 import { splitDocuments, tokenWindows } from './token-windows.js';
 
@@ -15,7 +15,7 @@ const charTokenizer = {
 } as unknown as Tokenizer;
 
 function tmpFile(name: string, text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loupe-tw-'));
+  const dir = tempDir('tw');
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
   return file;
