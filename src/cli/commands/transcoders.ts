@@ -46,7 +46,7 @@ export function register(program: Command): void {
     .option('--l1 <x>', 'ReLU: L1 coefficient (default 2.5)', parseFloatOption('l1', 0))
     .option('--tokens <n>', 'activations to train on (per layer)', parseIntOption('tokens', 1), 1_000_000)
     .option('--batch <n>', 'tokens per step', parseIntOption('batch', 1), 1024)
-    .option('--lr <x>', 'peak learning rate (default 2e-4/sqrt(latents/16384) for TopK)', parseFloatOption('lr', 0))
+    .option('--lr <x>', 'peak learning rate (default for topk/relu as `sae train`, 2e-4/sqrt(latents/16384) for TopK; clt: 8e-4/sqrt(latents/16384))', parseFloatOption('lr', 0))
     .option('--seed <n>', 'random seed', parseIntOption('seed', 0), 0)
     .addOption(new Option('--input <site>', 'what layer L\'s latents read').choices(INPUT_SITES as string[]).default('ln2.hook_normalized'))
     .option('--skip', 'per-layer: add a linear skip connection')
