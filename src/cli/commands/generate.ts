@@ -46,17 +46,24 @@ export function register(program: Command): void {
       const promptIds = tokenizer!.encode(prompts[0]!, { bos: f.bos });
       if (!f.json) process.stdout.write(tokenizer!.decode(promptIds));
       const result = generate(model, tokenizer, promptIds, {
-        maxNewTokens: f.maxNewTokens,
-        temperature: f.temperature,
-        topK: f.topK,
-        topP: f.topP,
-        seed: f.seed,
-        stopTokens: f.stop !== undefined ? parseIds(f.stop, '--stop') : undefined,
+        ...decodingOptions(f),
         onText: f.json ? undefined : (piece) => process.stdout.write(piece),
       });
       if (f.json) printJson({ prompt_ids: promptIds, ids: result.ids, text: result.text, stop_reason: result.stopReason });
       else process.stdout.write('\n');
     });
+}
+
+/** What one prompt or a batch of them decodes with: length, sampler, seed, stop tokens. */
+function decodingOptions(f: GenerateFlags) {
+  return {
+    maxNewTokens: f.maxNewTokens,
+    temperature: f.temperature,
+    topK: f.topK,
+    topP: f.topP,
+    seed: f.seed,
+    stopTokens: f.stop !== undefined ? parseIds(f.stop, '--stop') : undefined,
+  };
 }
 
 function promptTexts(f: GenerateFlags): string[] {
@@ -78,14 +85,7 @@ function promptTexts(f: GenerateFlags): string[] {
 /** Several prompts as one batch; row i samples with seed + i. */
 function generateMany(model: Transformer, tokenizer: Tokenizer, prompts: string[], f: GenerateFlags): void {
   const promptIds = prompts.map((p) => tokenizer.encode(p, { bos: f.bos }));
-  const results = generateBatch(model, tokenizer, promptIds, {
-    maxNewTokens: f.maxNewTokens,
-    temperature: f.temperature,
-    topK: f.topK,
-    topP: f.topP,
-    seed: f.seed,
-    stopTokens: f.stop !== undefined ? parseIds(f.stop, '--stop') : undefined,
-  });
+  const results = generateBatch(model, tokenizer, promptIds, decodingOptions(f));
   if (f.json) {
     printJson({ results: results.map((r, i) => ({ prompt: prompts[i], prompt_ids: promptIds[i], text: r.text, ids: r.ids, stop_reason: r.stopReason })) });
     return;
